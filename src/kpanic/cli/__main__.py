@@ -1,0 +1,5 @@
+import sys
+
+from kpanic.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Kernel crash report parser: console logs, dmesg, pstore and decoded QR text -> CrashReport."""
