@@ -34,3 +34,17 @@ def require_shared(sub: str) -> Path:
             pytest.fail(msg)
         pytest.skip(msg)
     return base / sub
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-fixtures",
+        action="store_true",
+        default=False,
+        help="rewrite the expectations in kpanic's own fixture files from the current output",
+    )
+
+
+@pytest.fixture
+def update_fixtures(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-fixtures"))
