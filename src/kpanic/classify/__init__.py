@@ -1,1 +1,15 @@
-"""kpanic.classify."""
+"""Crash classification: bug class, "would safe Rust have prevented this?", language and a
+stable, versioned signature for grouping duplicates.
+
+``classify(report)`` is the entry point; ``kpanic.classify.signature`` holds the signature
+pipeline (``compute_signature``, ``RULESETS``, ``CURRENT``).
+"""
+
+from __future__ import annotations
+
+from kpanic.classify import signature
+from kpanic.classify.classifier import classify
+from kpanic.classify.model import BUG_CLASSES, Classification
+from kpanic.classify.verdicts import RUST_VERDICTS
+
+__all__ = ["BUG_CLASSES", "RUST_VERDICTS", "Classification", "classify", "signature"]

@@ -1,10 +1,127 @@
-"""`kpanic` sub-commands of this area (owned by the area's module; filled in as it lands)."""
+"""`kpanic serve` (the crash report service) and `kpanic demo` (the same, with example data)."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from typing import Any
+
+from kpanic.errors import KpanicError
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    """Add this module's sub-commands to the `kpanic` parser."""
+    """Add `serve` and `demo` to the `kpanic` parser."""
+    p = sub.add_parser(
+        "serve",
+        help="run the crash report web service (intake, API, dashboard)",
+        description="Run the crash report service. The database schema is migrated on start.",
+    )
+    _server_options(p)
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="fill the database with example crashes first (only when it holds no report)",
+    )
+    p.set_defaults(handler=_serve)
+
+    p = sub.add_parser(
+        "demo",
+        help="start the service on a demo database filled with example crashes",
+        description=(
+            "Fill a demo database (default: demo.db in the kpanic data directory, separate "
+            "from the real one) with example crashes that kpanic encodes as panic QR URLs and "
+            "photos and decodes again, then serve the dashboard."
+        ),
+    )
+    _server_options(p)
+    p.add_argument(
+        "--no-serve", action="store_true", help="only fill the database, do not start the server"
+    )
+    p.set_defaults(handler=_demo)
+
+
+def _server_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (8000)")
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL (default: KPANIC_DATABASE_URL or "
+        "SQLite in the data directory); postgresql://user@host/db for PostgreSQL",
+    )
+    p.add_argument("--workers", type=int, default=1, help="server processes (1)")
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="uvicorn log level",
+    )
+
+
+def _fill_demo(url: str, *, only_if_empty: bool) -> None:
+    from kpanic.store.repository import Repository
+    from kpanic.web.demo import fill_demo
+
+    with Repository(url) as repo:
+        if only_if_empty and repo.list_reports(per_page=1).total > 0:
+            print("kpanic: the database already holds reports; not adding the demo data")
+            return
+        print("kpanic: generating demo crashes (logs -> drm_panic QR URLs/photos -> decode)...")
+        summary = fill_demo(repo)
+        token = repo.create_token("demo-admin").token
+    print(f"kpanic: stored {summary.reports} demo reports in {summary.groups} groups")
+    for failure in summary.failures:
+        print(f"kpanic: demo example skipped: {failure}", file=sys.stderr)
+    print(f"kpanic: demo admin token (log in at /admin/login): {token}")
+
+
+def _run(args: argparse.Namespace, url: str) -> int:
+    import uvicorn
+
+    if args.workers < 1:
+        raise KpanicError("--workers must be at least 1")
+    # Workers are separate processes: they read the database URL from the environment.
+    os.environ["KPANIC_DATABASE_URL"] = url
+    os.environ["KPANIC_WEB_SKIP_MIGRATE"] = "1"  # the parent migrated already
+    print(f"kpanic: serving on http://{args.host}:{args.port}/  (database: {_safe(url)})")
+    uvicorn.run(
+        "kpanic.web.asgi:create_app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def _safe(url: str) -> str:
+    """The URL without a password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from kpanic.settings import resolve_database_url
+    from kpanic.store.db import upgrade
+
+    url = resolve_database_url(args.db)
+    upgrade(url)
+    if args.demo:
+        _fill_demo(url, only_if_empty=True)
+    return _run(args, url)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from kpanic.settings import data_dir, resolve_database_url
+    from kpanic.store.db import upgrade
+
+    url = resolve_database_url(args.db or f"sqlite:///{data_dir() / 'demo.db'}")
+    upgrade(url)
+    _fill_demo(url, only_if_empty=True)
+    if args.no_serve:
+        return 0
+    return _run(args, url)

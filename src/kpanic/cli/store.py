@@ -1,10 +1,350 @@
-"""`kpanic` sub-commands of this area (owned by the area's module; filled in as it lands)."""
+"""Data-management commands: ``kpanic db``, ``import``, ``reprocess``, ``token``, ``group``,
+``report``.
+
+All take ``--db URL`` (else ``KPANIC_DATABASE_URL``, else SQLite in the data directory) and
+migrate the schema first, so they work on a fresh database.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
+
+from kpanic.errors import KpanicError
+
+IMPORT_SKIP_SUFFIXES = (".json", ".md", ".gz", ".xz", ".zst", ".zip", ".tar")
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="database URL (sqlite:///PATH or postgresql+psycopg://...); "
+        "default: $KPANIC_DATABASE_URL or SQLite in the data directory",
+    )
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add this module's sub-commands to the `kpanic` parser."""
+    db = sub.add_parser("db", help="database schema: upgrade, current revision, location")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    p = db_sub.add_parser("upgrade", help="apply the schema migrations (idempotent)")
+    _add_db(p)
+    p.set_defaults(handler=_db_upgrade)
+    p = db_sub.add_parser("current", help="print the database URL and its schema revision")
+    _add_db(p)
+    p.set_defaults(handler=_db_current)
+
+    p = sub.add_parser(
+        "import",
+        help="bulk-load kernel logs, panic URLs (*.url) and QR photos into the store",
+        description="Parse files in parallel (one writer); the same content twice is one report.",
+    )
+    p.add_argument("paths", nargs="+", type=Path, metavar="DIR|FILE")
+    _add_db(p)
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="parser processes")
+    scrub = p.add_mutually_exclusive_group()
+    scrub.add_argument("--scrub", dest="scrub", action="store_true", default=None)
+    scrub.add_argument(
+        "--no-scrub",
+        dest="scrub",
+        action="store_false",
+        help="keep host/user names, addresses and serials (default: $KPANIC_SCRUB, on)",
+    )
+    p.add_argument(
+        "--mtime", action="store_true", help="use each file's modification time as received time"
+    )
+    p.set_defaults(handler=_import)
+
+    p = sub.add_parser(
+        "reprocess",
+        help="re-parse, re-classify and re-group stored reports after an upgrade",
+    )
+    _add_db(p)
+    p.add_argument("--quiet", action="store_true", help="print only the summary line")
+    p.set_defaults(handler=_reprocess)
+
+    tok = sub.add_parser("token", help="API tokens: create, list, revoke")
+    tok_sub = tok.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    p = tok_sub.add_parser("create", help="create a token and print it (shown only once)")
+    p.add_argument("--name", default="", help="what the token is for")
+    _add_db(p)
+    p.set_defaults(handler=_token_create)
+    p = tok_sub.add_parser("list", help="list tokens (never the tokens themselves)")
+    _add_db(p)
+    p.set_defaults(handler=_token_list)
+    p = tok_sub.add_parser("revoke", help="revoke a token by id")
+    p.add_argument("token_id", type=int)
+    _add_db(p)
+    p.set_defaults(handler=_token_revoke)
+
+    grp = sub.add_parser("group", help="crash groups: merge")
+    grp_sub = grp.add_subparsers(dest="group_command", metavar="ACTION", required=True)
+    p = grp_sub.add_parser("merge", help="merge groups into TARGET (sticks across reprocess)")
+    p.add_argument("target", type=int)
+    p.add_argument("sources", type=int, nargs="+")
+    _add_db(p)
+    p.set_defaults(handler=_group_merge)
+
+    rep = sub.add_parser("report", help="stored reports: split into a new group, delete")
+    rep_sub = rep.add_subparsers(dest="report_command", metavar="ACTION", required=True)
+    p = rep_sub.add_parser("split", help="move a report into a new group of its own")
+    p.add_argument("report_id", type=int)
+    _add_db(p)
+    p.set_defaults(handler=_report_split)
+    p = rep_sub.add_parser("delete", help="delete a report for good")
+    p.add_argument("report_id", type=int)
+    _add_db(p)
+    p.set_defaults(handler=_report_delete)
+
+
+def _repo(args: argparse.Namespace) -> Any:
+    from kpanic.store.repository import open_repository
+
+    return open_repository(args.db)
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from kpanic.settings import resolve_database_url
+    from kpanic.store.db import current_revision, upgrade
+
+    upgrade(args.db)
+    url = resolve_database_url(args.db)
+    print(f"{_safe_url(url)}: schema at revision {current_revision(args.db)}")
+    return 0
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    from kpanic.settings import resolve_database_url
+    from kpanic.store.db import current_revision, head_revision
+
+    url = resolve_database_url(args.db)
+    rev = current_revision(args.db)
+    head = head_revision()
+    state = "up to date" if rev == head else f"needs upgrade to {head}"
+    print(f"{_safe_url(url)}: revision {rev or '(none)'} ({state})")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# ----------------------------------------------------------------------------- import
+
+
+def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files to import: given files as is; directories walked (hidden and metadata skipped)."""
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.startswith(".") or name.lower().endswith(IMPORT_SKIP_SUFFIXES):
+                        continue
+                    yield Path(root) / name
+        elif path.is_file():
+            yield path
+        else:
+            raise KpanicError(f"{path}: no such file or directory")
+
+
+def _prepare_one(job: tuple[Path, bool | None, Any]) -> tuple[Any, str | None]:
+    """Worker: prepare one file; errors come back as text (they must not kill the pool)."""
+    from kpanic.store.ingest import prepare_file
+
+    path, scrub, settings = job
+    try:
+        return prepare_file(path, scrub=scrub, settings=settings), None
+    except KpanicError as exc:
+        return None, str(exc)
+    except (OSError, UnicodeError, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _import(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from kpanic.store.views import ClientInfo
+
+    files = list(iter_input_files(args.paths))
+    if not files:
+        raise KpanicError("no files to import")
+    repo = _repo(args)
+    console = Console(stderr=True)
+    jobs = [(f, args.scrub, repo.settings) for f in files]
+    client = ClientInfo(via="import")
+    new = dup = new_groups = 0
+    errors: list[tuple[Path, str]] = []
+    workers = max(1, min(args.jobs, len(files)))
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        results: Iterable[tuple[Any, str | None]] = (
+            pool.map(_prepare_one, jobs, chunksize=4) if pool else map(_prepare_one, jobs)
+        )
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("importing", total=len(files))
+            for path, (prepared, error) in zip(files, results, strict=True):
+                progress.advance(task)
+                if prepared is None:
+                    errors.append((path, error or "unknown error"))
+                    continue
+                when = None
+                if args.mtime:
+                    when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+                res = repo.store(prepared, client=client, received_at=when)
+                if res.is_new:
+                    new += 1
+                    new_groups += int(res.group_is_new)
+                else:
+                    dup += 1
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+        repo.close()
+    print(
+        f"imported {new} new reports ({new_groups} new groups), {dup} already stored, "
+        f"{len(errors)} skipped, from {len(files)} files"
+    )
+    for path, error in errors[:50]:
+        print(f"  skipped {path}: {error}", file=sys.stderr)
+    if len(errors) > 50:
+        print(f"  ... and {len(errors) - 50} more", file=sys.stderr)
+    return 0 if new or dup else 1
+
+
+# ----------------------------------------------------------------------------- reprocess
+
+
+def _reprocess(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+    repo = _repo(args)
+    console = Console(stderr=True)
+    try:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("reprocessing", total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            summary = repo.reprocess(progress=report)
+    finally:
+        repo.close()
+    if not args.quiet:
+        for m in summary.moved:
+            print(
+                f"report {m.report_id}: group {m.old_group_id} -> {m.new_group_id}  "
+                f"{m.old_title!r} -> {m.new_title!r}"
+            )
+        for gid in summary.groups_created:
+            print(f"new group {gid}")
+        for gid in summary.groups_removed:
+            print(f"removed empty group {gid}")
+        for rid, why in summary.errors:
+            print(f"report {rid}: not reprocessed: {why}", file=sys.stderr)
+    print(
+        f"reprocessed {summary.reports} reports: {len(summary.moved)} moved, "
+        f"{summary.retitled} re-titled in place, {len(summary.groups_created)} groups created, "
+        f"{len(summary.groups_removed)} removed, {len(summary.errors)} errors"
+    )
+    return 0
+
+
+# ----------------------------------------------------------------------------- tokens
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    try:
+        new = repo.create_token(args.name)
+    finally:
+        repo.close()
+    print(new.token)
+    print(
+        f"token {new.info.id} ({new.info.name or 'unnamed'}) created; it is shown only this once",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    try:
+        tokens = repo.list_tokens()
+    finally:
+        repo.close()
+    for t in tokens:
+        used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
+        state = "revoked" if t.revoked else "active"
+        print(f"{t.id}\t{t.prefix}...\t{state}\tlast used {used}\t{t.name}")
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    try:
+        ok = repo.revoke_token(args.token_id)
+    finally:
+        repo.close()
+    if not ok:
+        raise KpanicError(f"no active token with id {args.token_id}")
+    print(f"token {args.token_id} revoked")
+    return 0
+
+
+# ----------------------------------------------------------------------------- admin
+
+
+def _group_merge(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    try:
+        g = repo.merge_groups(args.target, args.sources)
+    finally:
+        repo.close()
+    print(f"group {g.id} now has {g.report_count} reports: {g.title}")
+    return 0
+
+
+def _report_split(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    try:
+        g = repo.split_report_to_new_group(args.report_id)
+    finally:
+        repo.close()
+    print(f"report {args.report_id} is now in new group {g.id}: {g.title}")
+    return 0
+
+
+def _report_delete(args: argparse.Namespace) -> int:
+    repo = _repo(args)
+    try:
+        ok = repo.delete_report(args.report_id)
+    finally:
+        repo.close()
+    if not ok:
+        raise KpanicError(f"no such report: {args.report_id}")
+    print(f"report {args.report_id} deleted")
+    return 0

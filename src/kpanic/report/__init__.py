@@ -1,1 +1,11 @@
-"""Kernel crash report parser: console logs, dmesg, pstore and decoded QR text -> CrashReport."""
+"""Kernel crash report parser: console logs, dmesg, pstore and decoded QR text -> CrashReport.
+
+``parse(log)`` finds every crash in a log with syzkaller-compatible titles, types, alternative
+titles and corruption verdicts, plus frames, guilty frame/file, language and metadata;
+``contains_crash(log)`` answers the yes/no question cheaply.
+"""
+
+from kpanic.report.model import CrashReport, Frame, ParseResult
+from kpanic.report.parser import DEFAULT_MAX_BYTES, contains_crash, parse
+
+__all__ = ["DEFAULT_MAX_BYTES", "CrashReport", "Frame", "ParseResult", "contains_crash", "parse"]

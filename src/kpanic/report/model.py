@@ -59,6 +59,7 @@ class CrashReport:
     start: int = 0  # offset of the first character of the report in the log
     end: int = 0  # offset just past the last character of the report
     text: str = ""  # the report text (log[start:end], cleaned as syzkaller does)
+    text_prefix_len: int = 0  # text[:text_prefix_len] is context printed before the crash line
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

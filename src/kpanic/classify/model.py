@@ -1,0 +1,72 @@
+"""The classification result every consumer (store, web, CLI) reads.
+
+A contract like :mod:`kpanic.report.model`: fields may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+BugClass = Literal[
+    "out-of-bounds",
+    "use-after-free",
+    "invalid-free",
+    "leak",
+    "uninit",
+    "null-deref",
+    "lock-misuse",
+    "deadlock",
+    "refcount",
+    "data-race",
+    "assertion",
+    "hang",
+    "arithmetic",
+    "rust-panic",
+    "unknown",
+]
+
+#: The fixed vocabulary, in the order tables and charts show it.
+BUG_CLASSES: tuple[str, ...] = (
+    "out-of-bounds",
+    "use-after-free",
+    "invalid-free",
+    "leak",
+    "uninit",
+    "null-deref",
+    "lock-misuse",
+    "deadlock",
+    "refcount",
+    "data-race",
+    "assertion",
+    "hang",
+    "arithmetic",
+    "rust-panic",
+    "unknown",
+)
+
+Verdict = Literal["yes", "partly", "no"]
+VERDICTS: tuple[str, ...] = ("yes", "partly", "no")
+Language = Literal["c", "rust", "unknown"]
+LANGUAGES: tuple[str, ...] = ("c", "rust", "unknown")
+
+
+@dataclass(slots=True)
+class Classification:
+    """What kind of bug a crash is, and whether safe Rust would have ruled it out."""
+
+    bug_class: str
+    rust_prevents: Verdict
+    rust_reason: str
+    confidence: float  # 1.0: a detector named the bug; lower: inferred from indirect evidence
+    evidence: list[str]  # exact lines of report.text that decided the class
+    language: Language
+    rust_location: str | None  # for Rust code: "abstraction", "helper", "bindings" or "driver"
+    signature: str
+    signature_version: str
+    signature_notes: list[str] = field(default_factory=list)
+    rule: str = ""  # id of the class rule (or resolver) that decided
+    signature_digest: str = ""  # short stable hash of (version, signature), for storage keys
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,168 @@
+"""Find QR symbols without zxing: finder patterns from nested contours.
+
+A finder pattern binarises to a dark square ring around a light ring around a dark core, i.e.
+a contour with a child with a child. Three finders of similar size in an L give the symbol;
+their 12 outer corners (known in module space once the version is guessed) give a homography.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from kpanic.qr import tables
+
+Gray = npt.NDArray[np.uint8]
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass
+class Finder:
+    centre: F64
+    quad: F64  # 4 outer corners
+    size: float  # outer side length in pixels
+
+    @property
+    def module(self) -> float:
+        return self.size / 7.0
+
+
+def _quad(contour: npt.NDArray[np.int32]) -> F64 | None:
+    peri = cv2.arcLength(contour, True)
+    for eps in (0.02, 0.04, 0.06):
+        approx = cv2.approxPolyDP(contour, eps * peri, True)
+        if len(approx) == 4 and cv2.isContourConvex(approx):
+            return approx.reshape(4, 2).astype(np.float64)
+    rect = cv2.minAreaRect(contour)
+    return cv2.boxPoints(rect).astype(np.float64)
+
+
+def find_finders(gray: Gray, max_finders: int = 40) -> list[Finder]:
+    """Dark-on-light finder patterns in ``gray`` (invert the image for the inverted theme)."""
+    h, w = gray.shape
+    found: list[Finder] = []
+    short = min(h, w)
+    for block_frac in (0.02, 0.05):
+        block = max(11, int(short * block_frac) | 1)
+        binary = cv2.adaptiveThreshold(
+            gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 2
+        )
+        contours, hier = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+        if hier is None:
+            continue
+        hier = hier[0]
+        for i, cnt in enumerate(contours):
+            child = hier[i][2]
+            if child < 0:
+                continue
+            grand = hier[child][2]
+            if grand < 0:
+                continue
+            a_out = cv2.contourArea(cnt)
+            if a_out < 49:
+                continue
+            a_mid = cv2.contourArea(contours[child])
+            a_in = cv2.contourArea(contours[grand])
+            if a_mid <= 0 or a_in <= 0:
+                continue
+            # ideal areas 49 : 25 : 9 (outer edge, light ring's outer edge, core)
+            r1, r2 = a_out / a_mid, a_mid / a_in
+            if not (1.3 < r1 < 3.5 and 1.5 < r2 < 6.0):
+                continue
+            quad = _quad(cnt)
+            if quad is None:
+                continue
+            m = cv2.moments(contours[grand])
+            if m["m00"] <= 0:
+                continue
+            centre = np.array([m["m10"] / m["m00"], m["m01"] / m["m00"]])
+            side = float(np.sqrt(a_out))
+            if any(np.linalg.norm(f.centre - centre) < 0.3 * f.size for f in found):
+                continue
+            found.append(Finder(centre, quad, side))
+    found.sort(key=lambda f: -f.size)
+    return found[:max_finders]
+
+
+@dataclass
+class Triple:
+    tl: Finder
+    tr: Finder
+    bl: Finder
+    score: float
+
+    def estimated_size(self) -> float:
+        mod = np.mean([self.tl.module, self.tr.module, self.bl.module])
+        d = 0.5 * (
+            np.linalg.norm(self.tr.centre - self.tl.centre)
+            + np.linalg.norm(self.bl.centre - self.tl.centre)
+        )
+        return float(d / mod + 7.0)
+
+
+def triples(finders: list[Finder], limit: int = 6) -> list[Triple]:
+    """L-shaped triples of similar finders, best first."""
+    out: list[Triple] = []
+    for a, b, c in itertools.combinations(finders, 3):
+        sizes = [a.size, b.size, c.size]
+        if max(sizes) > 1.6 * min(sizes):
+            continue
+        for tl, p, q in ((a, b, c), (b, a, c), (c, a, b)):
+            v1, v2 = p.centre - tl.centre, q.centre - tl.centre
+            n1, n2 = np.linalg.norm(v1), np.linalg.norm(v2)
+            if n1 < 3 * tl.size or n2 < 3 * tl.size:
+                continue
+            cos = float(np.dot(v1, v2) / (n1 * n2))
+            ratio = max(n1, n2) / min(n1, n2)
+            if abs(cos) > 0.5 or ratio > 1.6:
+                continue
+            cross = v1[0] * v2[1] - v1[1] * v2[0]
+            tr, bl = (p, q) if cross > 0 else (q, p)
+            score = abs(cos) + (ratio - 1) + (max(sizes) / min(sizes) - 1)
+            out.append(Triple(tl, tr, bl, score))
+    out.sort(key=lambda t: t.score)
+    return out[:limit]
+
+
+def _finder_corners_module(which: str, n: int) -> dict[tuple[int, int], tuple[float, float]]:
+    ox, oy = {"tl": (0, 0), "tr": (n - 7, 0), "bl": (0, n - 7)}[which]
+    return {
+        (sx, sy): (ox + (7 if sx > 0 else 0), oy + (7 if sy > 0 else 0))
+        for sx in (-1, 1)
+        for sy in (-1, 1)
+    }
+
+
+def corners_for_version(t: Triple, version: int) -> F64 | None:
+    """Outer symbol corners (TL, TR, BR, BL) from the finders' 12 corners, for ``version``."""
+    n = tables.size(version)
+    ex = t.tr.centre - t.tl.centre
+    ey = t.bl.centre - t.tl.centre
+    basis = np.linalg.inv(np.stack([ex, ey], axis=1))
+    src, dst = [], []
+    for name, f in (("tl", t.tl), ("tr", t.tr), ("bl", t.bl)):
+        table = _finder_corners_module(name, n)
+        for p in f.quad:
+            rel = basis @ (p - f.centre)
+            key = (1 if rel[0] > 0 else -1, 1 if rel[1] > 0 else -1)
+            src.append(table[key])
+            dst.append(p)
+    if len({tuple(s) for s in src}) < 10:
+        return None
+    h, _ = cv2.findHomography(np.array(src, np.float64), np.array(dst, np.float64), 0)
+    if h is None:
+        return None
+    sq = np.array([[0, 0], [n, 0], [n, n], [0, n]], np.float64)
+    return cv2.perspectiveTransform(sq[None], h)[0]
+
+
+def candidate_versions(t: Triple, spread: int = 2) -> list[int]:
+    """Versions near the finder-spacing estimate, nearest first."""
+    est = min(40.0, max(1.0, (t.estimated_size() - 17) / 4))
+    centre = int(round(est))
+    vs = sorted(range(centre - spread, centre + spread + 1), key=lambda v: abs(v - est))
+    return [v for v in vs if 1 <= v <= 40]

@@ -1,0 +1,143 @@
+"""Stage 2: read a located symbol ourselves (refined grid, soft values, erasure RS).
+
+Several sampling variants of the same symbol are pooled per RS block: a block only has to
+decode in one of them. The variants are ordered by how often they won on the dev photos.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from kpanic.errors import QRError
+from kpanic.qr import tables
+from kpanic.qr.image import sampler
+from kpanic.qr.image.check import payload_checks
+from kpanic.qr.image.grid import Grid, initial_grid, refine
+from kpanic.qr.image.softrs import SymbolState, data_bytes, decode_blocks
+
+F32 = npt.NDArray[np.float32]
+
+# (pre-blur in modules, sample spread in modules, equaliser radius, decision rounds)
+VARIANTS: tuple[tuple[float, float, int, int], ...] = (
+    (0.0, 0.2, 2, 1),
+    (0.0, 0.35, 1, 1),
+    (0.25, 0.2, 2, 1),
+    (0.0, 0.2, 2, 2),
+    (0.4, 0.2, 2, 1),
+)
+MIN_KNOWN_SCORE = 0.3  # fixed-pattern agreement below this: not a symbol of that version
+SAFE_MARGIN = 8  # blocks corrected with fewer spare check symbols need the zlib check
+
+
+@dataclass
+class OwnResult:
+    payload: str
+    version: int
+    corrected: int
+    erasures: int
+
+
+@dataclass
+class OwnFailure:
+    reason: str  # "too-damaged" or "checksum-failed"
+    message: str
+
+
+def module_px(grid: Grid) -> float:
+    c = grid.to_image(
+        np.array([0.0, grid.n, grid.n, 0.0]), np.array([0.0, 0.0, float(grid.n), float(grid.n)])
+    )
+    pts = np.stack(c, axis=1)
+    return float(np.mean([np.linalg.norm(pts[i] - pts[(i + 1) % 4]) for i in range(4)]) / grid.n)
+
+
+def known_score(img: F32, grid: Grid, version: int) -> float:
+    """Agreement of the sampled known modules with their expected values (-1..1)."""
+    values = sampler.normalise(sampler.sample_modules(img, grid, scale=3))
+    target, known = sampler.known_modules(version)
+    v = np.clip(values[known], -3, 3)
+    return float(np.mean(v * target[known]) / (np.mean(np.abs(v)) + 1e-9))
+
+
+def decode_grid(img: F32, grid: Grid, version: int, deadline: float) -> OwnResult | OwnFailure:
+    """Pool the sampling variants over one refined grid until every block decodes."""
+    state = SymbolState(version)
+    ppm = module_px(grid)
+    blurred: dict[float, F32] = {0.0: img}
+    last_error = ""
+    for blur, spread, radius, rounds in VARIANTS:
+        if time.monotonic() > deadline:
+            break
+        if blur not in blurred:
+            blurred[blur] = cv2.GaussianBlur(img, (0, 0), max(0.3, blur * ppm))
+        z = sampler.normalise(sampler.sample_modules(blurred[blur], grid, spread=spread))
+        values = sampler.symbol_values(sampler.equalise(z, version, radius, rounds))
+        decode_blocks(state, values, max_tries=8 if time.monotonic() < deadline - 0.5 else 4)
+        if not state.done():
+            continue
+        data = data_bytes(state)
+        try:
+            text, zlib_verified = payload_checks(data, version)
+        except QRError as exc:
+            last_error = str(exc)
+            state = SymbolState(version)  # a wrong block may be pooled in: start over
+            continue
+        layout_ = tables.block_layout(version)
+        margins = [b.margin(layout_[i][1]) for i, b in enumerate(state.blocks) if b]
+        if not zlib_verified and min(margins) < SAFE_MARGIN:
+            last_error = "the corrected data did not pass the zlib check"
+            state = SymbolState(version)
+            continue
+        return OwnResult(
+            text,
+            version,
+            sum(b.errata - b.erasures for b in state.blocks if b),
+            sum(b.erasures for b in state.blocks if b),
+        )
+    if last_error:
+        return OwnFailure("checksum-failed", f"version-{version} symbol: {last_error}")
+    return OwnFailure(
+        "too-damaged",
+        f"version-{version} symbol found, {state.missing()} of {len(state.blocks)} "
+        "Reed-Solomon blocks have too many errors",
+    )
+
+
+def prepare(gray: npt.NDArray[np.uint8], inverted: bool) -> F32:
+    img = gray.astype(np.float32)
+    return 255.0 - img if inverted else img
+
+
+def decode_corners(
+    img: F32, corners: npt.NDArray[np.float64], version: int, deadline: float
+) -> OwnResult | OwnFailure:
+    grid = refine(img, initial_grid(corners, version))
+    score = known_score(img, grid, version)
+    if score < MIN_KNOWN_SCORE:
+        return OwnFailure(
+            "too-damaged",
+            f"the located version-{version} symbol's fixed patterns do not match "
+            f"(agreement {score:.2f})",
+        )
+    return decode_grid(img, grid, version, deadline)
+
+
+def best_version(
+    img: F32, corners_by_version: dict[int, npt.NDArray[np.float64]]
+) -> list[tuple[float, int]]:
+    """Candidate versions scored by known-module agreement on the refined grid, best first."""
+    scored = []
+    for v, corners in corners_by_version.items():
+        grid = refine(img, initial_grid(corners, v), passes=1)
+        scored.append((known_score(img, grid, v), v))
+    scored.sort(reverse=True)
+    return scored
+
+
+def check_version(version: int) -> bool:
+    return tables.MIN_VERSION <= version <= tables.MAX_VERSION

@@ -1,0 +1,141 @@
+"""Structured stack frames of a report: the faulting IP and the first stack trace.
+
+Understands the x86/arm64 ``func+0x1c/0x80 [module]`` form (with ``? `` for unreliable frames and
+optional ``[<address>]``), symbolised lines (``func+0x1c/0x80 fs/file.c:12`` and
+``inlined fs/file.c:10 [inline]``), arm's ``[<pc>] (func) from [<pc>] (caller+0x..)`` and
+powerpc's ``(unreliable)`` suffix. Each frame gets its demangled name and language.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kpanic.report import stackparams as sp
+from kpanic.report.model import Frame, Language
+from kpanic.report.names import demangle_frame
+
+from functools import lru_cache
+
+from kpanic.report.language import frame_language as _frame_language
+
+
+@lru_cache(maxsize=16384)
+def frame_language(function: str, raw_function: str, file: str | None) -> Language:
+    """Cached language of a frame (helper D's rules; the same frames recur in every report)."""
+    return _frame_language(function, raw_function, file)
+
+
+MAX_FRAMES = 128
+
+_ADDR = r"(?:\[\<?(?:0x)?([0-9a-f]+)\>?\]\s*)"
+_FRAME = re.compile(
+    r"^\s*(?:" + _ADDR + r"){0,2}(\?\s+)?([A-Za-z0-9_.$]+)"
+    r"(?:\+0x([0-9a-f]+)/0x([0-9a-f]+))?"
+    r"(?:\s+\[([A-Za-z0-9_.\-]+)(?:\s[^\]]*)?\])?"
+    r"(?:\s+([A-Za-z0-9_\-./]+\.[a-z]+):([0-9]+)(?::[0-9]+)?)?"
+    r"(\s+\[inline\])?"
+    r"(\s+\(unreliable\))?",
+    re.ASCII,
+)
+_ARM_FRAME = re.compile(
+    r"^\s*\[\<?(?:0x)?([0-9a-f]+)\>?\] \(([A-Za-z0-9_.$]+)(?:\+0x([0-9a-f]+)/0x([0-9a-f]+))?"
+    r"(?:\s+\[([A-Za-z0-9_.\-]+)\])?(?:\s+([A-Za-z0-9_\-./]+\.[a-z]+):([0-9]+))?\) from ",
+    re.ASCII,
+)
+_RIP = re.compile(
+    r"(?:^|\s)(?:RIP|EIP|IP|NIP|pc|PC is at|epc|ERA|era)\s*:?\s+(?:[0-9a-f]{4}:)?"
+    r"(?:\[\<?[0-9a-f]+\>?\]\s+)?([A-Za-z0-9_.$]+)\+0x([0-9a-f]+)/0x([0-9a-f]+)"
+    r"(?:\s+\[([A-Za-z0-9_.\-]+)\])?(?:\s+([A-Za-z0-9_\-./]+\.[a-z]+):([0-9]+))?",
+    re.ASCII,
+)
+_MARKERS = ("<IRQ>", "</IRQ>", "<TASK>", "</TASK>", "<NMI>", "</NMI>", "<EOI>", "<SOFTIRQ>")
+
+
+def _make(
+    raw: str,
+    offset: str | None,
+    size: str | None,
+    module: str | None,
+    file: str | None,
+    line: str | None,
+    *,
+    inline: bool = False,
+    unreliable: bool = False,
+    address: str | None = None,
+) -> Frame:
+    name = demangle_frame(raw)
+    return Frame(
+        function=name,
+        raw_function=raw,
+        offset=int(offset, 16) if offset else None,
+        size=int(size, 16) if size else None,
+        module=module,
+        file=file,
+        line=int(line) if line else None,
+        inline=inline,
+        unreliable=unreliable,
+        language=frame_language(name, raw, file),
+        address=int(address, 16) if address else None,
+    )
+
+
+def parse_frame_line(line: str) -> Frame | None:
+    """One frame from a stack-trace line, or None when the line is not a frame."""
+    m = _ARM_FRAME.match(line)
+    if m is not None:
+        return _make(m.group(2), m.group(3), m.group(4), m.group(5), m.group(6), m.group(7),
+                     address=m.group(1))  # fmt: skip
+    m = _FRAME.match(line)
+    if m is None:
+        return None
+    raw, off, size, module, file, lineno = m.group(3, 4, 5, 6, 7, 8)
+    inline = m.group(9) is not None
+    if off is None and file is None:
+        return None  # a plain word is not a frame
+    if off is None and not inline and file is not None and not line.startswith(" "):
+        return None  # "fs/foo.c:12" prose, not an indented frame
+    return _make(raw, off, size, module, file, lineno, inline=inline,
+                 unreliable=m.group(2) is not None or m.group(10) is not None,
+                 address=m.group(1))  # fmt: skip
+
+
+def rip_frame(report: str) -> Frame | None:
+    """The faulting instruction's frame from an ``RIP:``/``pc :``/``PC is at`` line."""
+    for line in report.split("\n", 200)[:200]:
+        m = _RIP.search(line)
+        if m is not None and " 0033:" not in line:
+            return _make(m.group(1), m.group(2), m.group(3), m.group(4), m.group(5), m.group(6))
+    return None
+
+
+def stack_frames(report: str) -> list[Frame]:
+    """The faulting frame (if printed) followed by the first stack trace's frames."""
+    frames: list[Frame] = []
+    lines = report.split("\n")
+    start = None
+    for i, line in enumerate(lines):
+        if sp.is_stack_start(line) and not sp.RISCV_STACK_START.search(line):
+            start = i + 1
+            break
+    rip = rip_frame(report if start is None else "\n".join(lines[:start]))
+    if start is not None:
+        misses = 0
+        for line in lines[start:]:
+            stripped = line.strip()
+            if stripped in _MARKERS or not stripped and not frames:
+                continue
+            if sp.is_stack_start(line):
+                break
+            frame = parse_frame_line(line)
+            if frame is None:
+                misses += 1
+                if frames and misses > 1 or "---[ end trace" in line:
+                    break
+                continue
+            misses = 0
+            frames.append(frame)
+            if len(frames) >= MAX_FRAMES:
+                break
+    if rip is not None and not (frames and frames[0].raw_function == rip.raw_function):
+        frames.insert(0, rip)
+    return frames

@@ -1,0 +1,302 @@
+"""Find the crashes in a Linux console log: where each starts, where it ends, what text it has.
+
+A port of syzkaller's linux.go Parse/findFirstOops/findReport. One combined regular expression of
+every kind's header string finds candidate lines (no per-pattern rescans of the log); a candidate
+is a crash when its kind's header is on the line and none of the kind's lookalike patterns is.
+The report text is the crash line plus every later line printed from the same context (CPU or
+task, when the console shows ``[ T123]``/``[ C1]`` caller tags), with the timestamp prefix
+removed, plus up to 5 (50 with caller tags) earlier lines of that context.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import deque
+from dataclasses import dataclass, field
+
+from kpanic.report.describe import NO_FRAMES, Description, check_corrupted, describe
+from kpanic.report.kinds import INFO_MESSAGES_WITH_STACK, LINUX_KINDS, REPORT_START_IGNORES, Kind
+
+CONSOLE_RE = re.compile(
+    r"(?:\*\* [0-9]+ printk messages dropped \*\* )?(?:.* login: )?(?:\<[0-9]+\>)?"
+    r"\[ *[0-9]+\.[0-9]+\](\[ *(?:C|T)[0-9]+\])? ",
+    re.ASCII,
+)
+_TASK_CONTEXT = re.compile(r"\[ *T[0-9]+\]", re.ASCII)
+_CPU_CONTEXT = re.compile(r"\[ *C[0-9]+\]", re.ASCII)
+HEADER_RE = re.compile("|".join(re.escape(k.header) for k in LINUX_KINDS))
+_EXECUTOR_RE = re.compile(r" Comm: syz\.(\d+)\.(\d+) ", re.ASCII)
+
+CONSOLE = "console"
+PANIC_MARK = "Kernel panic - not syncing"
+VM_DISCONNECTED = "serialport: VM disconnected."
+# A report never extends further than this past its first line (keeps huge logs linear).
+REPORT_WINDOW = 4 << 20
+
+
+@dataclass(slots=True)
+class RawReport:
+    """What syzkaller's Parse returns, before metadata and frames are added."""
+
+    kind: Kind
+    desc: Description
+    start: int
+    end: int
+    skip: int  # end of the first line: where parsing for the next report resumes
+    context: str
+    text: str  # prefix lines + report lines (prefixes stripped)
+    prefix_len: int
+    corrupted_reason: str = ""
+    panicked: bool = False
+    executor: str | None = None
+    oops_line: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+_CONSOLE_SIMPLE = re.compile(
+    r"(?:\*\* [0-9]+ printk messages dropped \*\* )?(?:\<[0-9]+\>)?"
+    r"\[ *[0-9]+\.[0-9]+\](\[ *(?:C|T)[0-9]+\])? ",
+    re.ASCII,
+)
+
+
+def extract_context(line: str) -> str:
+    """ "" (no timestamp), "console" (timestamp only) or the caller tag like "[ T123]"."""
+    # Without " login: " the full expression reduces to the simple one (no ".*" to backtrack).
+    m = (CONSOLE_RE if " login: " in line else _CONSOLE_SIMPLE).match(line)
+    if m is None:
+        return ""
+    return m.group(1) or CONSOLE
+
+
+def strip_line_prefix(line: str, context: str) -> tuple[str, bool]:
+    """Remove the timestamp prefix; flag "? func" frames (unreliable, not part of the report)."""
+    if not context:
+        return line, False
+    line = line[line.find("] ") + 2 :]
+    if "<EOI>" not in line:
+        if " ? " in line:  # what (\[\<[0-9a-f]+\>\])? \? matches
+            return line[line.find(" ? ") + 2 :], True
+        if line.endswith(" (unreliable)"):
+            return line[:-13], True
+    return line, False
+
+
+def split_line(line: str) -> tuple[str, str, bool]:
+    """extract_context + strip_line_prefix in one regex match (the per-line hot path)."""
+    if " login: " in line:
+        ctx = extract_context(line)
+        return (ctx, *strip_line_prefix(line, ctx))
+    m = _CONSOLE_SIMPLE.match(line)
+    if m is None:
+        return "", line, False
+    ctx = m.group(1) or CONSOLE
+    # The simple prefix holds no "] " before its end: the first "] " ends the match.
+    rest = line[m.end() :]
+    if "<EOI>" not in rest:
+        if " ? " in rest:
+            return ctx, rest[rest.find(" ? ") + 2 :], True
+        if rest.endswith(" (unreliable)"):
+            return ctx, rest[:-13], True
+    return ctx, rest, False
+
+
+HEADERS = tuple(dict.fromkeys(k.header for k in LINUX_KINDS))
+
+
+class HeaderIndex:
+    """Sorted offsets of every header string in a text, found with str.find (C speed).
+
+    Built once per log; every later "next candidate line" question is a bisection.
+    """
+
+    def __init__(self, text: str) -> None:
+        found: list[int] = []
+        for header in HEADERS:
+            i = text.find(header)
+            while i != -1:
+                found.append(i)
+                i = text.find(header, i + 1)
+        found.sort()
+        self.positions = found
+        # Per line start: split_line() result, shared by the successive reports of one log.
+        self.splits: dict[int, tuple[str, str, bool]] = {}
+
+    def next(self, pos: int, stop: int) -> int:
+        """The first header offset in [pos, stop), or ``stop``."""
+        i = bisect.bisect_left(self.positions, pos)
+        if i < len(self.positions) and self.positions[i] < stop:
+            return self.positions[i]
+        return stop
+
+
+def match_kind(line: str) -> Kind | None:
+    """The first kind whose header is on ``line`` and that no lookalike pattern rules out."""
+    for kind in LINUX_KINDS:
+        if kind.header in line and not any(s.search(line) for s in kind.suppressions):
+            return kind
+    return None
+
+
+def find_first(
+    text: str, pos: int = 0, index: HeaderIndex | None = None
+) -> tuple[Kind, int] | None:
+    """The first crash line at or after ``pos``: its kind and line start offset."""
+    index = HeaderIndex(text) if index is None else index
+    stop = len(text)
+    while pos < stop:
+        hit = index.next(pos, stop)
+        if hit == stop:
+            return None
+        ls = text.rfind("\n", 0, hit) + 1
+        le = text.find("\n", hit)
+        if le == -1:
+            le = len(text)
+        kind = match_kind(text[ls:le])
+        if kind is not None:
+            return kind, ls
+        pos = le + 1
+    return None
+
+
+def _report_min_lines(oops_line: str) -> int:
+    # KMSAN reports lack the "Call Trace" and other lines KASAN reports have.
+    return 16 if "BUG: KMSAN:" in oops_line else 22
+
+
+def _prefix_lines(text: str, start: int, context: str, floor: int) -> list[str]:
+    max_prefix = 50 if _TASK_CONTEXT.search(context) else 5
+    out: deque[str] = deque()
+    end = start - 1  # the "\n" ending the previous line
+    while end >= floor and len(out) < max_prefix:
+        ls = max(text.rfind("\n", 0, end) + 1, floor)
+        line = text[ls:end]
+        ctx, stripped, questionable = split_line(line)
+        if ctx == context and stripped and not questionable:
+            out.appendleft(stripped)
+        end = ls - 1
+    return list(out)
+
+
+def _find_report(
+    text: str, start: int, context: str, limit: int, floor: int, index: HeaderIndex
+) -> tuple[int, int, list[str], list[str]]:
+    """End offset, report-end index (in lines), report lines and prefix lines."""
+    prefix = _prefix_lines(text, start, context, floor)
+    end_pos = 0
+    second_report = 0
+    text_lines = 0
+    skip_text = cpu_traceback = False
+    report: list[str] = []
+    report_end = 0
+    oops_line = ""
+    is_task = context not in ("", CONSOLE)
+    next_header = index.next(start, limit)
+    info = [i for i in (text.find(m, start, limit) for m in INFO_MESSAGES_WITH_STACK) if i != -1]
+    next_info = min(info) if info else limit
+    splits = index.splits
+    pos = start
+    for line in text[start:limit].split("\n"):
+        if pos >= limit:
+            break
+        nxt = pos + len(line)
+        split = splits.get(pos)
+        if split is None:
+            split = splits[pos] = split_line(line)
+        ctx, stripped, questionable = split
+        is_oops = pos == start
+        if is_oops:
+            oops_line = line
+        if next_header < nxt:
+            if match_kind(line) is not None:
+                end_pos = nxt
+                if (
+                    not is_oops
+                    and second_report == 0
+                    and not any(p.search(line) for p in REPORT_START_IGNORES)
+                ):
+                    second_report = pos
+            next_header = index.next(nxt, limit)
+        if next_info < nxt:
+            if not is_oops and second_report == 0:
+                second_report = pos
+            info = [
+                i for i in (text.find(m, nxt, limit) for m in INFO_MESSAGES_WITH_STACK) if i != -1
+            ]
+            next_info = min(info) if info else limit
+        if not is_oops and (
+            questionable or (ctx != context and (not cpu_traceback or not _CPU_CONTEXT.search(ctx)))
+        ):
+            pos = nxt + 1
+            continue
+        text_lines += 1
+        skip_line = skip_text
+        if "Disabling lock debugging due to kernel taint" in line:
+            skip_line = True
+        elif "Sending NMI from CPU" in line:
+            # A traceback of all CPUs: keep the other CPUs' output.
+            cpu_traceback = True
+        elif (
+            PANIC_MARK in line or "WARNING: possible circular locking dependency detected" in line
+        ) and text_lines > _report_min_lines(oops_line):
+            # panic_on_warn panics and oops-induced lockdep splats repeat the stack: drop them.
+            skip_text = True
+            skip_line = True
+        if not is_oops and skip_line:
+            pos = nxt + 1
+            continue
+        report.append(stripped)
+        if second_report == 0 or is_task:
+            report_end = len(report)
+        pos = nxt + 1
+    return end_pos, report_end, report, prefix
+
+
+def parse_at(
+    text: str, pos: int = 0, window: int | None = None, index: HeaderIndex | None = None
+) -> RawReport | None:
+    """Parse the first crash at or after ``pos``; offsets are into ``text``."""
+    index = HeaderIndex(text) if index is None else index
+    found = find_first(text, pos, index)
+    if found is None:
+        return None
+    kind, start = found
+    limit = len(text) if window is None else min(len(text), start + window)
+    le = text.find("\n", start)
+    first_line = text[start : le if le != -1 else len(text)]
+    context = extract_context(first_line)
+    end_pos, report_end, lines, prefix = _find_report(text, start, context, limit, pos, index)
+    report = "".join(ln + "\n" for ln in lines)
+    cut = "".join(ln + "\n" for ln in lines[:report_end])
+    desc = describe(cut, kind)
+    if not desc.title:
+        prefix = []
+        report = text[start:end_pos]
+        desc = describe(report, kind)
+    prefix_text = "".join(ln + "\n" for ln in prefix)
+    full = prefix_text + report
+    reason = desc.corrupted
+    if not reason:
+        reason = check_corrupted(desc.title, report, desc.format)
+    skip = le if le != -1 else len(text)
+    raw = RawReport(
+        kind=kind,
+        desc=desc,
+        start=start,
+        end=max(end_pos, skip),
+        skip=skip,
+        context=context,
+        text=full,
+        prefix_len=len(prefix_text),
+        corrupted_reason=reason,
+        panicked=text.find(PANIC_MARK, pos) != -1,
+        oops_line=first_line,
+    )
+    m = _EXECUTOR_RE.search(full)
+    if m is not None:
+        raw.executor = f"proc={int(m.group(1))}, id={int(m.group(2))}"
+    return raw
+
+
+__all__ = ["NO_FRAMES", "HeaderIndex", "RawReport", "extract_context", "find_first", "parse_at"]

@@ -1,0 +1,167 @@
+"""The public entry points: :func:`parse` (every crash in a log) and :func:`contains_crash`.
+
+Pipeline: decode -> canonical console form (prefixes.py) -> find each crash and its text
+(linux.py) -> title, alternative titles, corruption (describe.py) -> normalised title and type
+(titles.py) -> frames, guilty frame/file, language and metadata. Offsets in the result point into
+the decoded text the caller gave.
+"""
+
+from __future__ import annotations
+
+from kpanic.errors import InputTooLarge
+from kpanic.report import linux
+from kpanic.report.describe import skip_regexp
+from kpanic.report.frames import frame_language, parse_frame_line, stack_frames
+from kpanic.report.guilty import guilty_file
+from kpanic.report.kinds import is_suppressed
+from kpanic.report.metadata import extract_metadata, merge
+from kpanic.report.model import CrashReport, Frame, Language, ParseResult
+from kpanic.report.names import demangle_frame
+from kpanic.report.prefixes import Canonical, canonicalize
+from kpanic.report.titles import normalize_title, title_frame, title_to_type
+
+DEFAULT_MAX_BYTES = 256 << 20
+MAX_REPORTS = 64
+# Reports after the first look at most this far past their first line (keeps parsing linear).
+SECONDARY_WINDOW = 1 << 20
+HEADLESS_TITLE = "corrupted report (start lost) in %s"
+HEADLESS_REASON = "the log begins inside a report: its first line is missing"
+
+
+def decode(log: str | bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The log as text; invalid UTF-8 is replaced, NUL bytes kept. Raise if over ``max_bytes``."""
+    if len(log) > max_bytes:
+        raise InputTooLarge(f"log is {len(log)} bytes, over the {max_bytes}-byte limit")
+    if isinstance(log, bytes | bytearray | memoryview):
+        return bytes(log).decode("utf-8", errors="replace")
+    return log
+
+
+def contains_crash(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bool:
+    """True when the log holds at least one crash report (cheaper than :func:`parse`)."""
+    text = canonicalize(decode(log, max_bytes)).text
+    return linux.find_first(text) is not None or _headless_start(text) is not None
+
+
+def parse(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResult:
+    """Every crash in ``log``, first one first (the one syzkaller titles)."""
+    text = decode(log, max_bytes)
+    canon = canonicalize(text)
+    ctext = canon.text
+    suppressed = is_suppressed(text)
+    disconnected = linux.VM_DISCONNECTED in text
+    result = ParseResult()
+    index = linux.HeaderIndex(ctext)
+    pos = 0
+    while len(result.reports) < MAX_REPORTS:
+        window = None if not result.reports else SECONDARY_WINDOW
+        raw = linux.parse_at(ctext, pos, window, index)
+        if raw is None:
+            break
+        rep = _build(raw, canon)
+        rep.suppressed = suppressed
+        if disconnected and not rep.corrupted:
+            rep.corrupted = True
+            rep.corrupted_reason = "the console connection dropped (serialport: VM disconnected.)"
+        result.reports.append(rep)
+        pos = raw.skip
+    if not result.reports:
+        rep = _headless(ctext, canon)
+        if rep is not None:
+            rep.suppressed = suppressed
+            result.reports.append(rep)
+    return result
+
+
+def _build(raw: linux.RawReport, canon: Canonical) -> CrashReport:
+    title = normalize_title(raw.desc.title)
+    body = raw.text[raw.prefix_len :]
+    frames = stack_frames(body)
+    guilty = title_frame(title)
+    rep = CrashReport(
+        title=title,
+        type=title_to_type(title),
+        alt_titles=[normalize_title(a) for a in raw.desc.alt_titles],
+        corrupted=bool(raw.corrupted_reason),
+        corrupted_reason=raw.corrupted_reason or None,
+        panicked=raw.panicked,
+        executor=raw.executor,
+        frames=frames,
+        guilty_frame=guilty,
+        guilty_file=guilty_file(title, body),
+        start=canon.to_original(raw.start),
+        end=canon.to_original(raw.end),
+        text=raw.text,
+        text_prefix_len=raw.prefix_len,
+    )
+    rep.language = _language(guilty, frames, rep.guilty_file)
+    _fill_metadata(rep, raw.text, canon.text[raw.start : raw.start + (1 << 16)])
+    return rep
+
+
+def _language(guilty: str | None, frames: list[Frame], file: str | None) -> Language:
+    if not guilty:
+        return "unknown"
+    for frame in frames:
+        if guilty in (frame.function, frame.raw_function):
+            return frame.language
+    return frame_language(guilty, guilty, file)
+
+
+def _fill_metadata(rep: CrashReport, text: str, around: str) -> None:
+    md = extract_metadata(text)
+    if md.kernel is None or md.arch is None:
+        md = merge(md, extract_metadata(around))
+    rep.kernel, rep.taint, rep.arch = md.kernel, md.taint, md.arch
+    rep.cpu, rep.pid, rep.comm = md.cpu, md.pid, md.comm
+    rep.hardware, rep.modules = md.hardware, md.modules
+
+
+def _headless_start(text: str) -> int | None:
+    """Start of a stack trace with no crash header before it (the log's start was lost)."""
+    for marker in ("Call Trace:", "Call trace:", "Backtrace:"):
+        pos = text.find(marker)
+        if pos == -1:
+            continue
+        ls = text.rfind("\n", 0, pos) + 1
+        for line in text[pos : pos + 4096].split("\n")[1:8]:
+            ctx = linux.extract_context(line)
+            if parse_frame_line(linux.strip_line_prefix(line, ctx)[0]) is not None:
+                return ls
+    return None
+
+
+def _headless(text: str, canon: Canonical) -> CrashReport | None:
+    """A report for a log that holds only the end of an oops (e.g. a panic QR code)."""
+    start = _headless_start(text)
+    if start is None:
+        return None
+    end = len(text)
+    lines = []
+    for line in text[start:end].split("\n"):
+        ctx = linux.extract_context(line)
+        stripped, questionable = linux.strip_line_prefix(line, ctx)
+        if not questionable:
+            lines.append(stripped)
+    body = "\n".join(lines).rstrip("\n") + "\n"
+    frames = stack_frames(body)
+    skip = skip_regexp(())
+    blamed = next((f for f in frames if not f.unreliable and not skip.search(f.function)), None)
+    name = blamed.function if blamed else "unknown"
+    title = normalize_title(HEADLESS_TITLE % demangle_frame(name))
+    rep = CrashReport(
+        title=title,
+        type=title_to_type(title),
+        corrupted=True,
+        corrupted_reason=HEADLESS_REASON,
+        panicked=linux.PANIC_MARK in text,
+        frames=frames,
+        guilty_frame=name if blamed else None,
+        guilty_file=guilty_file(title, body),
+        start=canon.to_original(start),
+        end=canon.to_original(end),
+        text=body,
+    )
+    rep.language = blamed.language if blamed else "unknown"
+    _fill_metadata(rep, body, text[max(0, start - 8192) : start])
+    return rep

@@ -1,0 +1,96 @@
+"""Bring pasted logs to the console form the parser knows, keeping a map back to the original.
+
+People paste kernel logs through syslog (``Mar  3 12:00:00 host kernel: ``), journald
+(``2024-03-03T12:00:00+0000 host kernel: ``), ``/dev/kmsg`` records (``6,1234,5678,-;``),
+``dmesg -T``/``-x`` decorations, bare ``<N>`` log levels, CRLF line ends, or caller tags without a
+timestamp (``[ T123] ``). Each line loses such a prefix; a bare caller tag is given a zero
+timestamp so the report still follows its task. Offsets found in the canonical text map back to
+the original line boundaries. Logs without foreign prefixes (the common case) are not copied.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+_FOREIGN = re.compile(
+    r"^(?:"
+    r"(?:[A-Z][a-z]{2} +[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?"
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?) [^ \n]{1,64} kernel: "
+    r"|[0-9]{1,3},[0-9]+,[0-9]+,[^;\n]{0,16};"
+    r"|<[0-9]{1,3}>(?!\[)"
+    r"|\[[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]{1,2} [0-9:]{8} [0-9]{4}\] "
+    r"|[a-z]{2,6} *:[a-z]{3,7} *: "
+    r"|\[ *[TC][0-9]{1,7}\] "
+    r")",
+    re.ASCII,
+)
+_FOREIGN_LINE = re.compile("\n" + _FOREIGN.pattern[1:], re.ASCII)  # "\n" lets re skip fast
+_BARE_CALLER = re.compile(r"\[ *[TC][0-9]{1,7}\] ", re.ASCII)
+
+
+@dataclass(slots=True)
+class Canonical:
+    """The canonical text and, when it differs, per-line offsets into the original."""
+
+    text: str
+    canon_starts: list[int] | None = None
+    orig_starts: list[int] | None = None
+    orig_ends: list[int] | None = None
+    canon_ends: list[int] | None = None
+
+    def to_original(self, offset: int) -> int:
+        """Map a canonical offset (a line start or end, as reports use) to the original."""
+        if self.canon_starts is None:
+            return offset
+        assert self.orig_starts and self.orig_ends and self.canon_ends
+        i = max(0, bisect.bisect_right(self.canon_starts, offset) - 1)
+        if offset <= self.canon_starts[i]:
+            return self.orig_starts[i]
+        if offset >= self.canon_ends[i]:
+            return self.orig_ends[i] + (offset - self.canon_ends[i])
+        return min(self.orig_ends[i], self.orig_starts[i] + (offset - self.canon_starts[i]))
+
+
+def _canonical_line(line: str) -> str:
+    if line.endswith("\r"):
+        line = line[:-1]
+    for _ in range(4):  # a syslog prefix may wrap a <N> or a kmsg record
+        m = _FOREIGN.match(line)
+        if m is None:
+            break
+        prefix = m.group(0)
+        line = line[m.end() :]
+        if _BARE_CALLER.fullmatch(prefix):
+            return "[    0.000000][" + prefix.strip()[1:] + " " + line
+    return line
+
+
+def canonicalize(text: str) -> Canonical:
+    """The console-form text of ``text`` (``text`` itself when nothing needs changing)."""
+    if "\r" not in text and _FOREIGN.match(text) is None and _FOREIGN_LINE.search(text) is None:
+        return Canonical(text)
+    canon_starts: list[int] = []
+    canon_ends: list[int] = []
+    orig_starts: list[int] = []
+    orig_ends: list[int] = []
+    parts: list[str] = []
+    pos = 0
+    cpos = 0
+    n = len(text)
+    while True:
+        nl = text.find("\n", pos)
+        end = n if nl == -1 else nl
+        line = _canonical_line(text[pos:end])
+        orig_starts.append(pos)
+        orig_ends.append(end)
+        canon_starts.append(cpos)
+        canon_ends.append(cpos + len(line))
+        parts.append(line)
+        cpos += len(line) + 1
+        if nl == -1:
+            break
+        pos = nl + 1
+    return Canonical("\n".join(parts), canon_starts, orig_starts, orig_ends, canon_ends)

@@ -1,0 +1,216 @@
+"""SQLAlchemy 2 tables of the crash report store.
+
+Design for many writers and a million reports:
+
+- ``reports.content_hash`` is unique: importing the same crash text twice yields one row, and
+  concurrent writers race safely (``INSERT ... ON CONFLICT DO NOTHING``).
+- ``crash_groups.signature`` is unique: group creation is an upsert, never check-then-insert.
+- Aggregates the dashboard lists are maintained on ingest (group counts and first/last seen,
+  ``group_facets`` for kernel releases / arches / distros, ``daily_counts`` for statistics), so
+  listing never counts over the reports table.
+- ``group_overrides`` holds admin decisions (merge: signature -> group; split: report -> group)
+  that reprocessing applies before its own grouping, so they stick across upgrades.
+
+Changing a table means adding an Alembic revision in ``kpanic/store/migrations/versions``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# JSONB on PostgreSQL (compact, indexable), JSON text elsewhere.
+JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+# 64-bit ids on PostgreSQL; SQLite needs plain INTEGER for its rowid alias (autoincrement).
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class CrashGroup(Base):
+    """Reports with the same signature (or merged by an admin)."""
+
+    __tablename__ = "crash_groups"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    signature: Mapped[str] = mapped_column(String(512), unique=True)
+    signature_version: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(512), default="")
+    type: Mapped[str | None] = mapped_column(String(128))
+    bug_class: Mapped[str | None] = mapped_column(String(64), index=True)
+    rust_prevents: Mapped[str | None] = mapped_column(String(16), index=True)
+    language: Mapped[str | None] = mapped_column(String(16), index=True)
+    report_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    full_count: Mapped[int] = mapped_column(BigInteger, default=0)  # reports still with text
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_report_id: Mapped[int | None] = mapped_column(IdType)
+    created_by: Mapped[str] = mapped_column(String(16), default="ingest")  # ingest|split|merge
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_crash_groups_report_count", "report_count"),
+        Index("ix_crash_groups_first_seen", "first_seen"),
+        Index("ix_crash_groups_title", "title"),
+    )
+
+
+class Report(Base):
+    """One stored crash report: original input, results, indexed scalars, provenance."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    group_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("crash_groups.id", ondelete="SET NULL")
+    )
+    source_kind: Mapped[str] = mapped_column(String(8))  # log | url | photo
+    # The input as received: log text, or panic URL (NULL once pruned or withheld by scrubbing).
+    original: Mapped[str | None] = mapped_column(Text)
+    kmsg: Mapped[str | None] = mapped_column(Text)  # decoded kernel log (url/photo sources)
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    photo_size: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # decoded PanicPayload
+    scrubbed: Mapped[bool] = mapped_column(Boolean, default=False)
+    scrub_counts: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    pruned: Mapped[bool] = mapped_column(Boolean, default=False)  # full text dropped
+    parse: Mapped[dict[str, Any]] = mapped_column(JSONType)  # ParseResult as a dict
+    classification: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    title: Mapped[str] = mapped_column(String(512), default="")
+    type: Mapped[str | None] = mapped_column(String(128))
+    bug_class: Mapped[str | None] = mapped_column(String(64))
+    rust_prevents: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(16))
+    kernel: Mapped[str | None] = mapped_column(String(128))
+    arch: Mapped[str | None] = mapped_column(String(32))
+    distro: Mapped[str | None] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(512))
+    signature_version: Mapped[str | None] = mapped_column(String(32))
+    parser_version: Mapped[str | None] = mapped_column(String(32))
+    classifier_version: Mapped[str | None] = mapped_column(String(32))
+    corrupted: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    client: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    __table_args__ = (
+        Index("ix_reports_group_received", "group_id", "received_at"),
+        Index("ix_reports_group_pruned_received", "group_id", "pruned", "received_at"),
+        Index("ix_reports_received_at", "received_at"),
+        Index("ix_reports_bug_class_received", "bug_class", "received_at"),
+        Index("ix_reports_language_received", "language", "received_at"),
+        Index("ix_reports_rust_prevents_received", "rust_prevents", "received_at"),
+        Index("ix_reports_kernel_received", "kernel", "received_at"),
+        Index("ix_reports_arch_received", "arch", "received_at"),
+        Index("ix_reports_distro_received", "distro", "received_at"),
+        Index("ix_reports_signature", "signature"),
+    )
+
+
+class GroupFacet(Base):
+    """Per group: how many reports came from each kernel release / arch / distro."""
+
+    __tablename__ = "group_facets"
+
+    group_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("crash_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True)  # kernel | arch | distro
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (Index("ix_group_facets_facet_value", "facet", "value", "group_id"),)
+
+
+class DailyCount(Base):
+    """Report counts per UTC day and dimension value, kept on ingest for fast statistics.
+
+    ``dim`` is one of ``total`` (value ""), ``bug_class``, ``rust_prevents``, ``language``,
+    ``kernel``, ``arch``, ``distro``; NULL values are stored as "".
+    """
+
+    __tablename__ = "daily_counts"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (Index("ix_daily_counts_dim_day", "dim", "day"),)
+
+
+class GroupOverride(Base):
+    """An admin decision that reprocessing must keep.
+
+    Exactly one of ``signature`` (merge: every report with this signature goes to the group) or
+    ``report_id`` (split: this report goes to the group) is set.
+    """
+
+    __tablename__ = "group_overrides"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    signature: Mapped[str | None] = mapped_column(String(512), unique=True)
+    report_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("reports.id", ondelete="CASCADE"), unique=True
+    )
+    group_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("crash_groups.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))  # merge | split
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiToken(Base):
+    """An API token; only its sha256 is stored (tokens are 256-bit random, so no slow KDF)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # first characters, to tell tokens apart
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "CrashGroup",
+    "DailyCount",
+    "GroupFacet",
+    "GroupOverride",
+    "Report",
+]

@@ -1,0 +1,137 @@
+"""The FastAPI application: crash intake, JSON API and the server-rendered dashboard.
+
+``create_app`` builds one app around one :class:`kpanic.store.repository.Repository`. The app
+keeps no state another process needs (rate-limit counters, sessions and CSRF tokens live in the
+database or in cookies), so several ``kpanic serve`` processes can share one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kpanic.settings import Settings, get_settings
+from kpanic.web.config import WebConfig
+from kpanic.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from kpanic.web.ratelimit import RateLimiter
+from kpanic.web.render import render, wants_html
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger("kpanic.web")
+
+
+def create_app(
+    settings: Settings | None = None,
+    config: WebConfig | None = None,
+    *,
+    migrate: bool = True,
+) -> FastAPI:
+    """Build the service for ``settings.database_url`` (migrating the schema on start)."""
+    from kpanic.store.repository import Repository, upgrade
+
+    settings = settings or get_settings()
+    config = config or WebConfig.from_env()
+    if migrate:
+        upgrade(settings.database_url)
+    repo = Repository(settings.database_url, settings=settings)
+    limiter = RateLimiter(repo.engine, config.rate_limit, config.rate_window_s)
+    limiter.ensure_table()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        repo.close()
+
+    app = FastAPI(
+        title="kpanic crash report service",
+        version=_version(),
+        description=(
+            "Intake and browsing of Linux kernel crash reports decoded from drm_panic QR codes, "
+            "panic URLs, photos and raw logs. Public intake is rate limited per client; admin "
+            "endpoints need `Authorization: Bearer <token>` (create one with "
+            "`kpanic token create`)."
+        ),
+        docs_url=None,  # FastAPI's Swagger UI loads from a CDN; /docs is served offline instead
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.config = config
+    app.state.repo = repo
+    app.state.limiter = limiter
+
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_photo_bytes + 256 * 1024)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    from kpanic.web.routes import admin, api, pages, report
+
+    app.include_router(api.router)
+    app.include_router(report.router)
+    app.include_router(pages.router)
+    app.include_router(admin.router)
+    _install_error_handlers(app)
+    return app
+
+
+def _version() -> str:
+    import kpanic
+
+    return str(getattr(kpanic, "__version__", "0"))
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Errors as JSON for the API and as a page for browsers; never a stack trace."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = getattr(exc, "headers", None)
+        if wants_html(request):
+            return render(
+                request,
+                "error.html",
+                {"status": exc.status_code, "message": str(exc.detail)},
+                status_code=exc.status_code,
+                headers=headers,
+            )
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            problems.append(f"{where}: {err.get('msg', 'invalid')}" if where else err["msg"])
+        message = "invalid request: " + "; ".join(problems)
+        if wants_html(request):
+            return render(
+                request, "error.html", {"status": 422, "message": message}, status_code=422
+            )
+        return JSONResponse({"detail": message}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:  # pragma: no cover
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        message = "internal error: the server could not handle this request"
+        if wants_html(request):
+            return render(
+                request, "error.html", {"status": 500, "message": message}, status_code=500
+            )
+        return JSONResponse({"detail": message}, status_code=500)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/groups", status_code=302)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, Any]:
+        return {"ok": True}

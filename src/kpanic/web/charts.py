@@ -1,0 +1,192 @@
+"""Small server-side SVG charts for the statistics page.
+
+Hand-built SVG instead of matplotlib: a chart here is a few dozen rectangles, rendering takes
+microseconds, the output is crisp at any size and needs no JavaScript or external asset.
+Every label goes through :func:`html.escape` because values (kernel releases, classes) come from
+attacker-controlled logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from html import escape
+
+PALETTE = (
+    "#1f5fa8",
+    "#e07b39",
+    "#2e9e5b",
+    "#c0392b",
+    "#8e5ec4",
+    "#8c6d31",
+    "#d35fa5",
+    "#7f8c8d",
+    "#b5b82c",
+    "#17a2b8",
+)
+VERDICT_COLOURS = {
+    "yes": "#2e9e5b",
+    "no": "#c0392b",
+    "partly": "#e0a100",
+    "unknown": "#9aa5b1",
+}
+LANGUAGE_COLOURS = {"c": "#3b4a80", "rust": "#b7410e", "unknown": "#9aa5b1"}
+FONT = 'font-family="system-ui, DejaVu Sans, Arial, sans-serif"'
+
+
+def _nice_max(value: int) -> int:
+    """Round an axis maximum up to 1, 2 or 5 times a power of ten."""
+    if value <= 0:
+        return 1
+    magnitude = 1
+    while magnitude * 10 <= value:
+        magnitude *= 10
+    for step in (1, 2, 5, 10):
+        if step * magnitude >= value:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def _fmt(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 10_000:
+        return f"{n / 1000:.0f}k"
+    if n >= 1000:
+        return f"{n / 1000:.1f}k"
+    return str(n)
+
+
+def empty_chart(message: str = "no data in this range", width: int = 560) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} 60" role="img">'
+        f'<text x="{width / 2}" y="34" text-anchor="middle" fill="#5d6873" font-size="13" '
+        f"{FONT}>{escape(message)}</text></svg>"
+    )
+
+
+def time_bars(points: Sequence[tuple[dt.date, int]], title: str, width: int = 560) -> str:
+    """Reports per time bucket as vertical bars, with a y axis and a few date labels."""
+    if not points or not any(c for _, c in points):
+        return empty_chart()
+    height, left, right, top, bottom = 220, 46, 10, 10, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = _nice_max(-(-max(c for _, c in points) // 4))
+    top_value = step * 4
+    n = len(points)
+    slot = plot_w / n
+    bar_w = max(1.0, slot * 0.8)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}">'
+    ]
+    for i in range(5):
+        value = step * i
+        y = top + plot_h - plot_h * i / 4
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e7eb"/>'
+        )
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
+            f'fill="#5d6873" {FONT}>{_fmt(int(value))}</text>'
+        )
+    for i, (day, count) in enumerate(points):
+        h = plot_h * count / top_value
+        x = left + i * slot + (slot - bar_w) / 2
+        y = top + plot_h - h
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="#1f5fa8">'
+            f"<title>{escape(day.isoformat())}: {count}</title></rect>"
+        )
+    label_every = max(1, -(-n // 6))
+    for i, (day, _) in enumerate(points):
+        if i % label_every == 0 or (i == n - 1 and i % label_every > label_every // 2):
+            x = left + i * slot + slot / 2
+            parts.append(
+                f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle" font-size="11" '
+                f'fill="#5d6873" {FONT}>{escape(day.isoformat())}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def share_bars(
+    items: Sequence[tuple[str, int]],
+    title: str,
+    colours: dict[str, str] | None = None,
+    width: int = 560,
+    limit: int = 12,
+) -> str:
+    """Horizontal bars with counts and percentages, largest first; the rest folded into 'other'."""
+    rows = [(str(k) if k not in (None, "") else "unknown", int(v)) for k, v in items if v]
+    if not rows:
+        return empty_chart()
+    rows.sort(key=lambda kv: -kv[1])
+    if len(rows) > limit:
+        rest = sum(v for _, v in rows[limit - 1 :])
+        rows = rows[: limit - 1] + [("other", rest)]
+    total = sum(v for _, v in rows)
+    label_w, right = 180, 110
+    row_h = 24
+    height = row_h * len(rows) + 8
+    plot_w = width - label_w - right
+    top_value = max(v for _, v in rows)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}">'
+    ]
+    for i, (label, value) in enumerate(rows):
+        y = 4 + i * row_h
+        colour = (colours or {}).get(label, PALETTE[i % len(PALETTE)])
+        w = max(1.0, plot_w * value / top_value)
+        short = label if len(label) <= 24 else label[:23] + "…"
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" font-size="12" '
+            f'fill="#1d232b" {FONT}><title>{escape(label)}</title>{escape(short)}</text>'
+        )
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" rx="2" '
+            f'fill="{colour}"><title>{escape(label)}: {value}</title></rect>'
+        )
+        parts.append(
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 16}" font-size="11.5" fill="#5d6873" '
+            f"{FONT}>{_fmt(value)} · {100 * value / total:.1f}%</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def stacked_share(
+    items: Sequence[tuple[str, int]], title: str, colours: dict[str, str], width: int = 560
+) -> str:
+    """One 100% bar split by category (e.g. C vs Rust, prevented vs not) with a legend."""
+    rows = [(str(k) if k not in (None, "") else "unknown", int(v)) for k, v in items if v]
+    if not rows:
+        return empty_chart()
+    total = sum(v for _, v in rows)
+    height = 78
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}">'
+    ]
+    x = 0.0
+    for i, (label, value) in enumerate(rows):
+        w = width * value / total
+        colour = colours.get(label, PALETTE[i % len(PALETTE)])
+        parts.append(
+            f'<rect x="{x:.1f}" y="4" width="{w:.1f}" height="30" fill="{colour}">'
+            f"<title>{escape(label)}: {value}</title></rect>"
+        )
+        x += w
+    lx = 0.0
+    for i, (label, value) in enumerate(rows):
+        colour = colours.get(label, PALETTE[i % len(PALETTE)])
+        text = f"{label} {100 * value / total:.1f}% ({_fmt(value)})"
+        parts.append(f'<rect x="{lx:.1f}" y="50" width="12" height="12" fill="{colour}"/>')
+        parts.append(
+            f'<text x="{lx + 16:.1f}" y="60" font-size="12" fill="#1d232b" {FONT}>'
+            f"{escape(text)}</text>"
+        )
+        lx += 30 + 7 * len(text)
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,135 @@
+"""Turn a submission (panic URL, QR payload, photo, raw log) into a stored report.
+
+Decoding, parsing and classifying run in a worker thread under a wall-clock limit; every
+failure becomes an HTTP error with a message for the person who sent the input (4xx), never a
+500. Storing happens after that, outside the time limit: a commit is never abandoned halfway, and
+the client is answered only after the commit (so an acknowledged report is never lost).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from functools import partial
+from typing import Any
+
+import anyio
+from fastapi import HTTPException, Request
+
+from kpanic.errors import InputTooLarge, KpanicError, PayloadError, PhotoDecodeError
+from kpanic.web.deps import client_address, get_repo
+from kpanic.web.ratelimit import client_key
+
+log = logging.getLogger("kpanic.web.intake")
+
+
+def check_photo_pixels(data: bytes, max_pixels: int) -> None:
+    """Refuse images over ``max_pixels`` from their header, before anything decodes them."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+    except Image.DecompressionBombError as exc:
+        raise InputTooLarge(f"the photo has too many pixels: {exc}") from None
+    except Exception:
+        return  # not something PIL can open (e.g. HEIC without a plugin): the decoder decides
+    if width * height > max_pixels:
+        raise InputTooLarge(
+            f"the photo is {width}x{height} = {width * height} pixels; "
+            f"the limit is {max_pixels} pixels"
+        )
+
+
+def _prepare(kind: str, data: Any, request: Request) -> Any:
+    from kpanic.store import ingest
+
+    settings = request.app.state.settings
+    cfg = request.app.state.config
+    if kind == "url":
+        text = str(data).strip()
+        if len(text) > cfg.max_url_chars:
+            raise InputTooLarge(
+                f"the panic URL is {len(text)} characters; the limit is {cfg.max_url_chars}"
+            )
+        prepared = ingest.prepare_url(text, settings=settings)
+    elif kind == "photo":
+        if len(data) > settings.max_photo_bytes:
+            raise InputTooLarge(
+                f"the photo is {len(data)} bytes; the limit is {settings.max_photo_bytes}"
+            )
+        check_photo_pixels(data, cfg.max_photo_pixels)
+        prepared = ingest.prepare_photo(data, settings=settings)
+    elif kind == "log":
+        prepared = ingest.prepare_log(data, settings=settings)
+    else:  # pragma: no cover - routes only pass the three kinds
+        raise KpanicError(f"unknown input kind {kind!r}")
+    text = prepared.kmsg if prepared.kmsg is not None else ""
+    if len(text) > cfg.max_kmsg_bytes:
+        raise InputTooLarge(
+            f"the decoded kernel log is {len(text)} characters; the limit is {cfg.max_kmsg_bytes}"
+        )
+    return prepared
+
+
+def error_for(exc: BaseException) -> HTTPException:
+    """The HTTP error a processing failure becomes (status and a clear message)."""
+    from kpanic.store.ingest import NoCrashFound
+
+    if isinstance(exc, InputTooLarge):
+        return HTTPException(413, str(exc))
+    if isinstance(exc, PhotoDecodeError):
+        return HTTPException(422, f"the photo could not be read ({exc.reason}): {exc}")
+    if isinstance(exc, PayloadError):
+        return HTTPException(422, f"the panic URL could not be decoded: {exc}")
+    if isinstance(exc, NoCrashFound):
+        return HTTPException(422, str(exc))
+    if isinstance(exc, KpanicError):
+        return HTTPException(400, str(exc))
+    return HTTPException(422, f"this input could not be processed ({type(exc).__name__})")
+
+
+async def prepare(request: Request, kind: str, data: Any) -> Any:
+    """Decode, parse and classify under the processing time limit (PreparedReport)."""
+    limit = request.app.state.config.processing_timeout_s
+    try:
+        with anyio.fail_after(limit):
+            return await anyio.to_thread.run_sync(
+                partial(_prepare, kind, data, request), abandon_on_cancel=True
+            )
+    except TimeoutError:
+        raise HTTPException(
+            422, f"processing this input took longer than the limit of {limit:g} s"
+        ) from None
+    except HTTPException:
+        raise
+    except Exception as exc:
+        if not isinstance(exc, KpanicError):
+            log.exception("unexpected error while processing a %s submission", kind)
+        raise error_for(exc) from None
+
+
+async def store(request: Request, prepared: Any, via: str) -> dict[str, Any]:
+    """Commit the report, then describe it (ids, links, verdict) for the response."""
+    from kpanic.store.views import ClientInfo
+
+    client = ClientInfo(
+        via=via,
+        ip=client_key(client_address(request)),  # a hash: no raw addresses are stored
+        user_agent=(request.headers.get("user-agent") or "")[:200] or None,
+        token_name=getattr(getattr(request.state, "admin", None), "name", None),
+    )
+    repo = get_repo(request)
+    result = await anyio.to_thread.run_sync(partial(repo.store, prepared, client=client))
+    out = result.to_dict()
+    out["id"] = result.report_id
+    out["report_url"] = str(request.url_for("report_page", report_id=result.report_id).path)
+    out["group_url"] = (
+        str(request.url_for("group_page", group_id=result.group_id).path)
+        if result.group_id is not None
+        else None
+    )
+    out["language"] = prepared.language
+    out["kernel"] = prepared.kernel
+    out["arch"] = prepared.arch
+    return out

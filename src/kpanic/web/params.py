@@ -1,0 +1,62 @@
+"""Query parameters shared by the API and the pages: filters, sorting, pagination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from fastapi import Query
+
+from kpanic.web.deps import make_filters
+
+if TYPE_CHECKING:
+    from kpanic.store.repository import Filters
+
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+def filters_dep(
+    bug_class: Annotated[str | None, Query(max_length=64, description="bug class")] = None,
+    rust_prevents: Annotated[
+        str | None, Query(max_length=16, description="yes | partly | no")
+    ] = None,
+    language: Annotated[str | None, Query(max_length=16, description="c | rust | unknown")] = None,
+    kernel: Annotated[str | None, Query(max_length=128, description="kernel release")] = None,
+    arch: Annotated[str | None, Query(max_length=32)] = None,
+    distro: Annotated[str | None, Query(max_length=64)] = None,
+    since: Annotated[str | None, Query(max_length=40, description="YYYY-MM-DD (UTC)")] = None,
+    until: Annotated[str | None, Query(max_length=40, description="YYYY-MM-DD (UTC)")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="text in title/signature")] = None,
+) -> Filters:
+    """Filters from the query string (all optional)."""
+    return make_filters(
+        bug_class=bug_class,
+        rust_prevents=rust_prevents,
+        language=language,
+        kernel=kernel,
+        arch=arch,
+        distro=distro,
+        since=since,
+        until=until,
+        q=q,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    page: int
+    per_page: int
+
+
+def paging_dep(
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Paging:
+    return Paging(page, per_page)
+
+
+GroupSortParam = Annotated[
+    Literal["last_seen", "first_seen", "count", "title"], Query(description="sort key")
+]
+ReportSortParam = Annotated[Literal["received_at", "title"], Query(description="sort key")]
+OrderParam = Annotated[Literal["asc", "desc"], Query(description="sort order")]

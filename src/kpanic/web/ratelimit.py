@@ -1,0 +1,86 @@
+"""Flood control for public intake, counted in the database so it holds across server processes.
+
+A fixed-window counter per client: ``(client, window_start) -> count``, bumped with one atomic
+upsert (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, supported by SQLite >= 3.35 and
+PostgreSQL). Several ``kpanic serve`` processes on one PostgreSQL share the counters, so a
+client cannot multiply its budget by spreading requests over processes.
+
+The table is ephemeral bookkeeping owned by the web layer (no report data, rows older than two
+windows are deleted as it goes), so it is created on start with ``CREATE TABLE IF NOT EXISTS``
+rather than through the store's migrations. Clients are stored as a truncated SHA-256 of their
+address, never the address itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Column, Engine, Integer, MetaData, String, Table, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+
+RATE_METADATA = MetaData()
+RATE_TABLE = Table(
+    "web_rate_limits",
+    RATE_METADATA,
+    Column("client", String(40), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    allowed: bool
+    count: int
+    retry_after: int  # seconds until the window resets
+
+
+def client_key(address: str) -> str:
+    """A stable, non-reversible key for a client address."""
+    return hashlib.sha256(address.encode("utf-8", "replace")).hexdigest()[:40]
+
+
+class RateLimiter:
+    """``limit`` hits per ``window_s`` seconds per client; ``limit <= 0`` disables it."""
+
+    def __init__(self, engine: Engine, limit: int, window_s: int) -> None:
+        self.engine = engine
+        self.limit = limit
+        self.window_s = max(1, window_s)
+
+    def ensure_table(self) -> None:
+        """Create the counter table if missing (idempotent; tolerant of a concurrent creator)."""
+        try:
+            RATE_METADATA.create_all(self.engine, checkfirst=True)
+        except DBAPIError:
+            # Another process created it between the check and the CREATE.
+            RATE_METADATA.create_all(self.engine, checkfirst=True)
+
+    def hit(self, address: str, now: float | None = None) -> Verdict:
+        """Count one request from ``address`` and say whether it is within the budget."""
+        if self.limit <= 0:
+            return Verdict(True, 0, 0)
+        now = time.time() if now is None else now
+        window = int(now) // self.window_s * self.window_s
+        key = client_key(address)
+        dialect = self.engine.dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(RATE_TABLE).values(client=key, window_start=window, count=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[RATE_TABLE.c.client, RATE_TABLE.c.window_start],
+            set_={"count": RATE_TABLE.c.count + 1},
+        ).returning(RATE_TABLE.c.count)
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(kpanic_write=True)
+            with conn.begin():
+                count = int(conn.execute(stmt).scalar_one())
+                if random.random() < 0.01:  # occasional cleanup of old windows
+                    conn.execute(
+                        delete(RATE_TABLE).where(RATE_TABLE.c.window_start < window - self.window_s)
+                    )
+        retry = window + self.window_s - int(now)
+        return Verdict(count <= self.limit, count, max(1, retry))

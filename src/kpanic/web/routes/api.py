@@ -1,0 +1,299 @@
+"""The JSON API (``/api/v1``): intake, lists with filters and pagination, statistics, admin."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, Field
+
+from kpanic.web import intake
+from kpanic.web.deps import enforce_rate_limit, get_repo, require_admin
+from kpanic.web.params import (
+    GroupSortParam,
+    OrderParam,
+    Paging,
+    ReportSortParam,
+    filters_dep,
+    paging_dep,
+)
+from kpanic.web.security import Admin, check_csrf
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+
+class SubmitRequest(BaseModel):
+    """Exactly one of ``url`` (a panic URL), ``payload`` (the text a QR scanner read) or
+    ``log`` (a raw kernel log: dmesg, serial console, pstore)."""
+
+    url: str | None = Field(None, description="https://host/report?a=x86_64&v=6.15.0&z=…")
+    payload: str | None = Field(None, description="raw QR payload (URL or raw-mode kmsg)")
+    log: str | None = Field(None, description="raw kernel log text")
+
+
+class SubmitResponse(BaseModel):
+    id: int
+    report_id: int
+    group_id: int | None
+    is_new: bool
+    group_is_new: bool
+    title: str
+    bug_class: str | None
+    rust_prevents: str | None
+    language: str | None
+    kernel: str | None
+    arch: str | None
+    signature: str
+    report_url: str
+    group_url: str | None
+
+
+class MergeRequest(BaseModel):
+    source_ids: list[int] = Field(..., min_length=1, max_length=1000)
+
+
+class TokenRequest(BaseModel):
+    name: str = Field("", max_length=128)
+
+
+def _submitted(result: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(result, status_code=201 if result["is_new"] else 200)
+
+
+def _admin_csrf(request: Request, admin: Admin) -> None:
+    """Cookie-authenticated admin calls must carry the CSRF header; Bearer calls need not."""
+    if admin.via == "session":
+        check_csrf(request, None)
+
+
+@router.post(
+    "/reports",
+    response_model=SubmitResponse,
+    status_code=201,
+    responses={200: {"description": "already stored (duplicate)"}, 413: {}, 422: {}, 429: {}},
+    summary="Submit a panic URL, QR payload or raw log",
+)
+async def api_submit_report(request: Request, body: SubmitRequest) -> JSONResponse:
+    """Decode, parse, classify and store one crash. Answers after the commit: 201 for a new
+    report, 200 when the same crash text was already stored."""
+    given = [(k, v) for k, v in (("url", body.url), ("payload", body.payload), ("log", body.log))]
+    present = [(k, v) for k, v in given if v is not None and v.strip()]
+    if len(present) != 1:
+        raise HTTPException(422, "give exactly one of url, payload or log")
+    await _rate_limit(request)
+    kind, value = present[0]
+    prepared = await intake.prepare(request, "log" if kind == "log" else "url", value)
+    return _submitted(await intake.store(request, prepared, "api"))
+
+
+@router.post(
+    "/reports/photo",
+    response_model=SubmitResponse,
+    status_code=201,
+    responses={200: {"description": "already stored (duplicate)"}, 413: {}, 422: {}, 429: {}},
+    summary="Submit a photo of a panic QR code (multipart upload, field 'photo')",
+)
+async def api_submit_photo(
+    request: Request, photo: Annotated[UploadFile, File(description="JPEG/PNG/HEIC")]
+) -> JSONResponse:
+    await _rate_limit(request)
+    data = await _read_upload(request, photo, request.app.state.settings.max_photo_bytes)
+    prepared = await intake.prepare(request, "photo", data)
+    return _submitted(await intake.store(request, prepared, "api"))
+
+
+@router.post(
+    "/reports/log",
+    response_model=SubmitResponse,
+    status_code=201,
+    responses={200: {"description": "already stored (duplicate)"}, 413: {}, 422: {}, 429: {}},
+    summary="Submit a kernel log file (multipart upload, field 'file')",
+)
+async def api_submit_log_file(
+    request: Request, file: Annotated[UploadFile, File(description="dmesg / console log")]
+) -> JSONResponse:
+    await _rate_limit(request)
+    data = await _read_upload(request, file, request.app.state.settings.max_log_bytes)
+    prepared = await intake.prepare(request, "log", data)
+    return _submitted(await intake.store(request, prepared, "api"))
+
+
+async def _rate_limit(request: Request) -> None:
+    import anyio
+
+    await anyio.to_thread.run_sync(enforce_rate_limit, request)
+
+
+async def _read_upload(request: Request, upload: UploadFile, limit: int) -> bytes:
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"the upload is over the limit of {limit} bytes")
+    if not data:
+        raise HTTPException(422, "the upload is empty")
+    return data
+
+
+@router.get("/reports", summary="List reports (filters, sorting, pagination)")
+def api_list_reports(
+    request: Request,
+    filters: Annotated[Any, Depends(filters_dep)],
+    paging: Annotated[Paging, Depends(paging_dep)],
+    sort: ReportSortParam = "received_at",
+    order: OrderParam = "desc",
+    group_id: int | None = None,
+) -> dict[str, Any]:
+    page = get_repo(request).list_reports(
+        filters,
+        group_id=group_id,
+        sort=sort,
+        descending=order == "desc",
+        page=paging.page,
+        per_page=paging.per_page,
+    )
+    return page.to_dict()
+
+
+@router.get("/reports/{report_id}", summary="One report with its texts and results")
+def api_get_report(request: Request, report_id: int) -> dict[str, Any]:
+    detail = get_repo(request).get_report(report_id)
+    if detail is None:
+        raise HTTPException(404, f"no report {report_id}")
+    return detail.to_dict()
+
+
+@router.get(
+    "/reports/{report_id}/raw",
+    response_class=PlainTextResponse,
+    summary="The report's input as received (log text, panic URL or QR payload)",
+)
+def api_get_report_raw(request: Request, report_id: int) -> PlainTextResponse:
+    detail = get_repo(request).get_report(report_id)
+    if detail is None:
+        raise HTTPException(404, f"no report {report_id}")
+    text = detail.original if detail.original is not None else detail.log_text
+    if text is None:
+        raise HTTPException(410, "this report's text is no longer kept (pruned or scrubbed)")
+    return PlainTextResponse(text, headers={"content-disposition": "inline"})
+
+
+@router.get("/groups", summary="List crash groups (filters, sorting, pagination)")
+def api_list_groups(
+    request: Request,
+    filters: Annotated[Any, Depends(filters_dep)],
+    paging: Annotated[Paging, Depends(paging_dep)],
+    sort: GroupSortParam = "last_seen",
+    order: OrderParam = "desc",
+) -> dict[str, Any]:
+    page = get_repo(request).list_groups(
+        filters,
+        sort=sort,
+        descending=order == "desc",
+        page=paging.page,
+        per_page=paging.per_page,
+    )
+    return page.to_dict()
+
+
+@router.get("/groups/{group_id}", summary="A group with a page of its reports")
+def api_get_group(
+    request: Request, group_id: int, paging: Annotated[Paging, Depends(paging_dep)]
+) -> dict[str, Any]:
+    detail = get_repo(request).get_group(group_id, page=paging.page, per_page=paging.per_page)
+    if detail is None:
+        raise HTTPException(404, f"no group {group_id}")
+    return detail.to_dict()
+
+
+@router.get("/stats", summary="Counts over time and shares per class, verdict, language…")
+def api_stats(
+    request: Request,
+    filters: Annotated[Any, Depends(filters_dep)],
+    bucket: Annotated[Literal["day", "week", "month"], Query()] = "day",
+) -> dict[str, Any]:
+    return get_repo(request).stats(filters, bucket=bucket).to_dict()
+
+
+@router.get("/facets/{dim}", summary="Values seen for a filter, most frequent first")
+def api_facets(request: Request, dim: str) -> list[dict[str, Any]]:
+    from kpanic.store.repository import STAT_DIMS
+
+    if dim not in STAT_DIMS:
+        raise HTTPException(404, f"unknown dimension: use one of {', '.join(STAT_DIMS)}")
+    return [f.to_dict() for f in get_repo(request).facet_values(dim)]
+
+
+# ---------------------------------------------------------------------------- admin
+
+
+@router.delete("/reports/{report_id}", summary="Delete a report (admin)")
+def api_delete_report(
+    request: Request, report_id: int, admin: Annotated[Admin, Depends(require_admin)]
+) -> dict[str, Any]:
+    _admin_csrf(request, admin)
+    if not get_repo(request).delete_report(report_id):
+        raise HTTPException(404, f"no report {report_id}")
+    return {"deleted": report_id}
+
+
+@router.post("/groups/{group_id}/merge", summary="Merge other groups into this one (admin)")
+def api_merge_groups(
+    request: Request,
+    group_id: int,
+    body: MergeRequest,
+    admin: Annotated[Admin, Depends(require_admin)],
+) -> dict[str, Any]:
+    _admin_csrf(request, admin)
+    return _admin_call(lambda: get_repo(request).merge_groups(group_id, body.source_ids))
+
+
+@router.post("/reports/{report_id}/split", summary="Move a report into a new group (admin)")
+def api_split_report(
+    request: Request, report_id: int, admin: Annotated[Admin, Depends(require_admin)]
+) -> dict[str, Any]:
+    _admin_csrf(request, admin)
+    return _admin_call(lambda: get_repo(request).split_report_to_new_group(report_id))
+
+
+@router.post("/reprocess", summary="Re-parse, re-classify and re-group everything (admin)")
+def api_reprocess(request: Request, admin: Annotated[Admin, Depends(require_admin)]) -> Any:
+    _admin_csrf(request, admin)
+    return _admin_call(lambda: get_repo(request).reprocess())
+
+
+@router.get("/tokens", summary="List API tokens (admin)")
+def api_list_tokens(
+    request: Request, admin: Annotated[Admin, Depends(require_admin)]
+) -> list[dict[str, Any]]:
+    return [t.to_dict() for t in get_repo(request).list_tokens()]
+
+
+@router.post("/tokens", status_code=201, summary="Create an API token (admin; shown once)")
+def api_create_token(
+    request: Request, body: TokenRequest, admin: Annotated[Admin, Depends(require_admin)]
+) -> dict[str, Any]:
+    _admin_csrf(request, admin)
+    return get_repo(request).create_token(body.name).to_dict()
+
+
+@router.delete("/tokens/{token_id}", summary="Revoke an API token (admin)")
+def api_revoke_token(
+    request: Request, token_id: int, admin: Annotated[Admin, Depends(require_admin)]
+) -> dict[str, Any]:
+    _admin_csrf(request, admin)
+    if not get_repo(request).revoke_token(token_id):
+        raise HTTPException(404, f"no active token {token_id}")
+    return {"revoked": token_id}
+
+
+def _admin_call(fn: Any) -> dict[str, Any]:
+    from kpanic.errors import KpanicError
+    from kpanic.store.repository import NotFound
+
+    try:
+        result = fn()
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except KpanicError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return result.to_dict()  # type: ignore[no-any-return]

@@ -1,0 +1,252 @@
+"""The dashboard: groups list, group page, reports, report page, statistics, submit, API docs.
+
+Server-rendered (Jinja2, autoescaped). Handlers are plain ``def`` so FastAPI runs their
+database calls in its thread pool.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from kpanic.web import charts, intake
+from kpanic.web.deps import enforce_rate_limit, filter_params, get_repo
+from kpanic.web.params import GroupSortParam, OrderParam, Paging, filters_dep, paging_dep
+from kpanic.web.render import render
+from kpanic.web.security import check_csrf
+from kpanic.web.views import crash_context
+
+router = APIRouter(include_in_schema=False)
+
+
+def _vocab() -> dict[str, Any]:
+    from kpanic.classify.model import BUG_CLASSES, LANGUAGES, VERDICTS
+
+    return {"bug_classes": BUG_CLASSES, "verdicts": VERDICTS, "languages": LANGUAGES}
+
+
+@router.get("/groups", response_class=HTMLResponse, name="groups_page")
+def groups_page(
+    request: Request,
+    filters: Annotated[Any, Depends(filters_dep)],
+    paging: Annotated[Paging, Depends(paging_dep)],
+    sort: GroupSortParam = "last_seen",
+    order: OrderParam = "desc",
+) -> Response:
+    page = get_repo(request).list_groups(
+        filters, sort=sort, descending=order == "desc", page=paging.page, per_page=paging.per_page
+    )
+    params = filter_params(filters)
+    return render(
+        request,
+        "groups.html",
+        {
+            "nav": "groups",
+            "page": page,
+            "params": params,
+            "sort": sort,
+            "order": order,
+            "per_page": paging.per_page,
+            **_vocab(),
+        },
+    )
+
+
+@router.get("/groups/{group_id}", response_class=HTMLResponse, name="group_page")
+def group_page(
+    request: Request, group_id: int, paging: Annotated[Paging, Depends(paging_dep)]
+) -> Response:
+    detail = get_repo(request).get_group(group_id, page=paging.page, per_page=paging.per_page)
+    if detail is None:
+        raise HTTPException(404, f"there is no crash group {group_id} (it may have been merged)")
+    rep = detail.representative
+    ctx = crash_context(rep.parse if rep else None, rep.classification if rep else None)
+    return render(
+        request,
+        "group.html",
+        {"nav": "groups", "detail": detail, "g": detail.group, "rep": rep, **ctx},
+    )
+
+
+@router.get("/reports", response_class=HTMLResponse, name="reports_page")
+def reports_page(
+    request: Request,
+    filters: Annotated[Any, Depends(filters_dep)],
+    paging: Annotated[Paging, Depends(paging_dep)],
+    order: OrderParam = "desc",
+) -> Response:
+    page = get_repo(request).list_reports(
+        filters, descending=order == "desc", page=paging.page, per_page=paging.per_page
+    )
+    return render(
+        request,
+        "reports.html",
+        {
+            "nav": "reports",
+            "page": page,
+            "params": filter_params(filters),
+            "order": order,
+            "per_page": paging.per_page,
+            **_vocab(),
+        },
+    )
+
+
+@router.get("/reports/{report_id}", response_class=HTMLResponse, name="report_page")
+def report_page(
+    request: Request,
+    report_id: int,
+    submitted: Annotated[Literal["new", "duplicate"] | None, Query()] = None,
+) -> Response:
+    detail = get_repo(request).get_report(report_id)
+    if detail is None:
+        raise HTTPException(404, f"there is no report {report_id}")
+    flash = None
+    if submitted == "new":
+        flash = f"Thank you: the crash report was stored as report #{report_id}."
+    elif submitted == "duplicate":
+        flash = f"This crash was already stored as report #{report_id}; nothing new was added."
+    return render(
+        request,
+        "report.html",
+        {
+            "nav": "reports",
+            "r": detail,
+            "s": detail.summary,
+            "flash": flash,
+            "flash_kind": "ok",
+            **crash_context(detail.parse, detail.classification),
+        },
+    )
+
+
+@router.get("/reports/{report_id}/raw", response_class=PlainTextResponse, name="report_raw")
+def report_raw(request: Request, report_id: int) -> Response:
+    """The input as received, as text/plain (never rendered as HTML by the browser)."""
+    detail = get_repo(request).get_report(report_id)
+    if detail is None:
+        raise HTTPException(404, f"there is no report {report_id}")
+    text = detail.original if detail.original is not None else detail.log_text
+    if text is None:
+        raise HTTPException(410, "this report's text is no longer kept (pruned or scrubbed)")
+    return PlainTextResponse(text, headers={"content-disposition": "inline"})
+
+
+@router.get("/stats", response_class=HTMLResponse, name="stats_page")
+def stats_page(
+    request: Request,
+    filters: Annotated[Any, Depends(filters_dep)],
+    bucket: Annotated[Literal["day", "week", "month"], Query()] = "day",
+) -> Response:
+    stats = get_repo(request).stats(filters, bucket=bucket)
+    verdicts = dict(stats.by_rust_prevents)
+    prevented = verdicts.get("yes", 0)
+    known = sum(verdicts.values())
+    svg = {
+        "over_time": charts.time_bars(stats.over_time, "Reports over time"),
+        "by_class": charts.share_bars(stats.by_class, "Share per bug class"),
+        "rust": charts.stacked_share(
+            stats.by_rust_prevents, "Would safe Rust prevent it?", charts.VERDICT_COLOURS
+        ),
+        "language": charts.stacked_share(stats.by_language, "C vs Rust", charts.LANGUAGE_COLOURS),
+        "kernel": charts.share_bars(stats.by_kernel, "Per kernel release", limit=15),
+        "arch": charts.share_bars(stats.by_arch, "Per architecture"),
+        "distro": charts.share_bars(stats.by_distro, "Per distribution"),
+    }
+    return render(
+        request,
+        "stats.html",
+        {
+            "nav": "stats",
+            "stats": stats,
+            "svg": {k: Markup(v) for k, v in svg.items()},  # noqa: S704 - labels escaped
+            "prevented_share": (100.0 * prevented / known) if known else None,
+            "params": filter_params(filters),
+            "bucket": bucket,
+            **_vocab(),
+        },
+    )
+
+
+@router.get("/submit", response_class=HTMLResponse, name="submit_page")
+def submit_page(request: Request) -> Response:
+    return render(request, "submit.html", {"nav": "submit"})
+
+
+@router.post("/submit", name="submit_form")
+async def submit_form(
+    request: Request,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    kind: Annotated[Literal["url", "log", "photo"], Form()] = "url",
+    url: Annotated[str, Form(max_length=70_000)] = "",
+    log: Annotated[str, Form(max_length=4_000_000)] = "",
+    photo: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """The submit page's forms (CSRF-checked), then the stored report's page."""
+    import anyio
+
+    check_csrf(request, csrf_token)
+    await anyio.to_thread.run_sync(enforce_rate_limit, request)
+    if kind == "photo":
+        if photo is None:
+            raise HTTPException(422, "choose a photo to upload")
+        limit = request.app.state.settings.max_photo_bytes
+        data: Any = await photo.read(limit + 1)
+        if len(data) > limit:
+            raise HTTPException(413, f"the photo is over the limit of {limit} bytes")
+        if not data:
+            raise HTTPException(422, "the uploaded photo is empty")
+    else:
+        data = url if kind == "url" else log
+        if not data.strip():
+            raise HTTPException(422, f"the {kind} field is empty")
+    prepared = await intake.prepare(request, kind, data)
+    result = await intake.store(request, prepared, "web")
+    return RedirectResponse(
+        f"{result['report_url']}?submitted={'new' if result['is_new'] else 'duplicate'}",
+        status_code=303,
+    )
+
+
+@router.get("/docs", response_class=HTMLResponse, name="api_docs_page")
+def api_docs_page(request: Request) -> Response:
+    """Offline API reference generated from the OpenAPI schema (no CDN, no JavaScript)."""
+    schema = request.app.openapi()
+    endpoints = []
+    for path, methods in schema.get("paths", {}).items():
+        for method, op in methods.items():
+            params = [
+                {
+                    "name": p.get("name"),
+                    "in": p.get("in"),
+                    "required": p.get("required", False),
+                    "description": p.get("description")
+                    or (p.get("schema") or {}).get("description", ""),
+                }
+                for p in op.get("parameters", [])
+            ]
+            body = op.get("requestBody", {}).get("content", {})
+            endpoints.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "params": params,
+                    "body": ", ".join(body.keys()),
+                    "responses": ", ".join(sorted(op.get("responses", {}).keys())),
+                }
+            )
+    return render(
+        request,
+        "docs.html",
+        {"nav": "docs", "endpoints": endpoints, "info": schema.get("info", {})},
+    )
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> RedirectResponse:
+    return RedirectResponse("/static/favicon.svg", status_code=301)

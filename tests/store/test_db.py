@@ -1,0 +1,74 @@
+"""Schema migrations, engine tuning and settings resolution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from kpanic.errors import KpanicError
+from kpanic.settings import get_settings, normalize_database_url, resolve_database_url
+from kpanic.store.db import current_revision, head_revision, make_engine, upgrade
+from kpanic.store.models import Base
+
+
+def test_migrations_match_models_and_are_idempotent(db_url: str) -> None:
+    assert current_revision(db_url) == head_revision() is not None
+    upgrade(db_url)  # again: nothing to do, no error
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []
+
+
+def test_sqlite_is_tuned_for_several_processes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'sub' / 'k.db'}"
+    upgrade(url)  # creates the directory
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            pragma = conn.exec_driver_sql
+            assert pragma("PRAGMA journal_mode").scalar() == "wal"
+            assert pragma("PRAGMA foreign_keys").scalar() == 1
+            assert pragma("PRAGMA busy_timeout").scalar() == 30000
+    finally:
+        engine.dispose()
+
+
+def test_database_url_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KPANIC_DATABASE_URL", raising=False)
+    monkeypatch.setenv("KPANIC_DATA_DIR", str(tmp_path))
+    assert resolve_database_url() == f"sqlite:///{tmp_path / 'kpanic.db'}"
+    monkeypatch.setenv("KPANIC_DATABASE_URL", "postgres://u@h/db")
+    assert resolve_database_url() == "postgresql+psycopg://u@h/db"
+    assert resolve_database_url("sqlite:///x.db") == "sqlite:///x.db"  # --db wins
+    assert normalize_database_url("postgresql://h/d") == "postgresql+psycopg://h/d"
+    with pytest.raises(KpanicError):
+        normalize_database_url("mysql://h/d")
+    with pytest.raises(KpanicError):
+        normalize_database_url("  ")
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KPANIC_SCRUB", "0")
+    monkeypatch.setenv("KPANIC_SAMPLE_LIMIT", "7")
+    s = get_settings("sqlite://")
+    assert not s.scrub and s.sample_limit == 7
+    assert get_settings("sqlite://", sample_limit=2).sample_limit == 2
+    monkeypatch.setenv("KPANIC_SAMPLE_LIMIT", "many")
+    with pytest.raises(KpanicError, match="KPANIC_SAMPLE_LIMIT"):
+        get_settings("sqlite://")
+    monkeypatch.setenv("KPANIC_SAMPLE_LIMIT", "3")
+    monkeypatch.setenv("KPANIC_SCRUB", "maybe")
+    with pytest.raises(KpanicError, match="KPANIC_SCRUB"):
+        get_settings("sqlite://")
+
+
+def test_unreachable_postgres_is_a_clear_error() -> None:
+    with pytest.raises(KpanicError, match="cannot use the database"):
+        upgrade("postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=2")
