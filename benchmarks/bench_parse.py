@@ -19,9 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from tests.report.conftest import REPORT_DIR, corpus_files, read_corpus_case  # noqa: E402
+
 from kpanic.report import contains_crash, parse  # noqa: E402
 from kpanic.report.linux import HEADER_RE  # noqa: E402
-from tests.report.conftest import REPORT_DIR, corpus_files, read_corpus_case  # noqa: E402
 
 
 def timed_passes(fn, logs: list[str], seconds: float) -> tuple[float, float, int]:

@@ -68,14 +68,22 @@ def main() -> int:
             ),
             20.0,
         ),
-        ("encode V40 from kmsg, raw mode", lambda: kmsg.raw_mode(raw["drm_panic"]["input_log"]), 20.0),
+        (
+            "encode V40 from kmsg, raw mode",
+            lambda: kmsg.raw_mode(raw["drm_panic"]["input_log"]),
+            20.0,
+        ),
         (
             "encode V40 from zlib bytes (encoder only)",
             lambda: encode(bytes.fromhex(fido["data_hex"]), fido["url_prefix"]),
             None,
         ),
         (f"decode {len(url_4k)}-char panic URL (fido2)", lambda: decode_payload(url_4k), 1.0),
-        (f"decode {len(fido['url'])}-char V40 panic URL", lambda: decode_payload(fido["url"]), None),
+        (
+            f"decode {len(fido['url'])}-char V40 panic URL",
+            lambda: decode_payload(fido["url"]),
+            None,
+        ),
         (
             "decode legacy URL with tail repair (lenient)",
             lambda: decode_payload(defect["url_lenient"]),

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
-import json
 import random
 import re
 import statistics
@@ -74,7 +73,7 @@ def corpus_material() -> tuple[list[str], list[str]]:
     funcs: Counter[str] = Counter()
     texts = []
     for path in sorted(CORPUS.iterdir(), key=lambda p: int(p.name)):
-        body = path.read_text(errors="replace").split("\n\n", 1)[-1]
+        body = path.read_text(errors="replace").replace("\x00", "").split("\n\n", 1)[-1]
         funcs.update(re.findall(r" ([a-z_][a-z0-9_]{3,40})\+0x", body))
         if 1500 < len(body) < 12000:
             texts.append(body)
@@ -207,8 +206,9 @@ def build(n_reports: int, n_groups: int, seed: int = 7) -> dict[str, list[dict]]
                 facets[(r["group_id"], facet, r[facet])] += 1
         day = r["received_at"].date()
         daily[(day, "total", "")] += 1
-        for dim in ("bug_class", "rust_prevents", "language", "kernel", "arch", "distro"):
+        for dim in ("bug_class", "rust_prevents", "language", "arch", "distro"):
             daily[(day, dim, r[dim] or "")] += 1
+        daily[(day.replace(day=1), "kernel", r["kernel"] or "")] += 1  # kernels: per month
     return {
         "groups": group_rows,
         "reports": reports,
@@ -239,13 +239,11 @@ def fill(url: str, data: dict[str, list[dict]]) -> float:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
             if conn.in_transaction():
                 conn.commit()
-            conn.exec_driver_sql(
-                "SELECT setval(pg_get_serial_sequence('reports','id'), (SELECT max(id) FROM reports))"
-            )
-            conn.exec_driver_sql(
-                "SELECT setval(pg_get_serial_sequence('crash_groups','id'),"
-                " (SELECT max(id) FROM crash_groups))"
-            )
+            for table in ("reports", "crash_groups"):
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                    f" (SELECT max(id) FROM {table}))"
+                )
             conn.commit()
         else:
             conn.exec_driver_sql("ANALYZE")
@@ -366,7 +364,8 @@ def main() -> int:
         results["PostgreSQL"] = run(url, data, args.runs)
 
     names = [name for name, *_ in next(iter(results.values()))]
-    header = f"{'query (' + format(args.reports, ',') + ' reports, ' + format(args.groups, ',') + ' groups)':<58}"
+    title = f"query ({args.reports:,} reports, {args.groups:,} groups)"
+    header = f"{title:<58}"
     header += "".join(f"{k + ' med/max ms':>26}" for k in results)
     print(header)
     print("-" * len(header))

@@ -303,3 +303,33 @@ def test_corpus_merge_and_split(version: str) -> None:
     for s in diff.splits:
         assert s.key.endswith(" in corrupted") or " in " not in s.key, s.key
     assert len(diff.splits) <= 12
+
+
+@pytest.mark.parametrize("name", STABLE_SAMPLE)
+def test_qr_tail_form_groups_with_full_log(name: str) -> None:
+    """A drm_panic QR code carries the newest bytes of the log: the head is cut mid-line."""
+    log = read_log(REPORT_DIR / name).log
+    full = parse(log).primary
+    assert full is not None
+    cut = max(0, full.start - 37)
+    tail = parse(log[cut:]).primary
+    assert tail is not None
+    assert compute_signature(tail).value == compute_signature(full).value
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text(max_size=200),
+    st.lists(st.tuples(st.text(max_size=60), st.booleans(), st.booleans()), max_size=60),
+)
+def test_any_input_gives_a_deterministic_signature(title: str, frames: list) -> None:
+    from kpanic.report.model import Frame
+
+    report = CrashReport(
+        title=title,
+        type="",
+        frames=[Frame(function=f, inline=i, unreliable=u) for f, i, u in frames],
+    )
+    a, b = compute_signature(report), compute_signature(report)
+    assert a == b and isinstance(a.value, str) and a.value
+    assert len(a.value.split(" | ")) <= 2 + title.count(" | ")

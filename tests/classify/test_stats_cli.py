@@ -68,6 +68,15 @@ def test_stats_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 1 and ".png or .svg" in err
 
 
+def test_stats_counts_oversized_logs_as_errors(logs: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr("kpanic.classify.corpus.MAX_LOG_BYTES", 4096)
+    code, out, _ = run(capsys, "stats", str(logs), "--json")
+    data = json.loads(out)
+    big = sum((logs / n).stat().st_size > 4096 for n in SUBSET)
+    assert code == 0 and big >= 5 and data["errors"] == big
+    assert data["crashes"] + data["no_crash"] + data["errors"] == len(SUBSET)
+
+
 def test_signature_diff(logs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rcu = [str(logs / n) for n in ("114", "206", "208")]  # three "suspicious RCU usage" bugs
     code, out, _ = run(

@@ -196,3 +196,24 @@ def test_decode_images_from_path_and_stdin(
     notimage.write_text(vec["url"] + "\n")
     rc, out, _ = _run(["qr", "decode", str(notimage), "--json"], capsys)
     assert rc == 0 and json.loads(out)["kmsg"] == vec["plaintext"]
+
+
+def test_panic_description_and_release_from_log() -> None:
+    from kpanic.cli.qr import panic_description, release_from_log
+
+    log = (
+        b"[    0.000000] Linux version 6.12.9-amd64 (gcc) #1 SMP\n"
+        b"[   10.1] CPU: 1 PID: 1 Comm: init Not tainted 6.12.9-amd64 #1\n"
+        b"[   10.2] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000009\n"
+    )
+    assert (
+        panic_description(log)
+        == "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000009"
+    )
+    assert panic_description(b"no panic here\n") == "Kernel panic"
+    assert release_from_log(log) == "6.12.9-amd64"
+    assert (
+        release_from_log(b"CPU: 0 PID: 7 Comm: sh Tainted: G        W 6.15.0-rc1 #3\n")
+        == "6.15.0-rc1"
+    )
+    assert release_from_log(b"nothing\n") is None

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
+from pathlib import Path
 
 import pytest
 
 from kpanic.errors import DoesNotFit
 from kpanic.qr import encode as enc
-from tests.conftest import VECTORS
+from tests.conftest import VECTORS as SHIPPED_VECTORS
+
+# KPANIC_QR_VECTORS runs these tests on another vector set of the same format (e.g. held-out).
+VECTORS = Path(os.environ.get("KPANIC_QR_VECTORS", str(SHIPPED_VECTORS)))
 
 FILES = {"legacy": "legacy-6.12.json", "fido2": "fido2-6.15.json"}
 
@@ -35,12 +40,10 @@ def _encode(vec: dict) -> enc.QrCode:
     return enc.encode(bytes.fromhex(vec["data_hex"]), vec["url_prefix"], encoding=vec["_encoding"])
 
 
-def test_vector_set_is_complete() -> None:
-    # 113 per encoder are shipped; every category is present in both files.
-    assert len(vectors()) == 226
-    cats = {(v["_encoding"], v["category"]) for v in vectors()}
-    assert {c for _, c in cats} >= {"tiny", "kmsg", "kmsg-raw", "too-large", "v40-max"}
-    assert TOO_LARGE
+def test_vector_set_is_loaded() -> None:
+    assert FITTING and TOO_LARGE
+    assert {v["_encoding"] for v in vectors()} == {"legacy", "fido2"}
+    assert {v["mode"] for v in FITTING} == {"url", "raw"}
 
 
 @pytest.mark.parametrize("vec", FITTING, ids=_ids)
@@ -118,7 +121,7 @@ def test_kernel_entry_point_with_junk_buffers(vec: dict) -> None:
 def test_max_data_size_tables(encoding: str) -> None:
     tables = json.loads((VECTORS / "max_data_size.json").read_text())["tables"]
     rows = tables[{"legacy": "legacy-6.12", "fido2": "fido2-6.15+"}[encoding]]
-    assert len(rows) >= 8
+    assert rows
     for row in rows:
         for version, expected in row["max_data_size_by_version"].items():
             assert enc.max_data_size(int(version), row["url_len"]) == expected
@@ -154,7 +157,9 @@ def test_max_version_limit() -> None:
 
 
 def test_legacy_fixed_differs_only_when_the_tail_is_hit() -> None:
-    hit = [v for v in vectors() if v.get("legacy_tail_defect") in ("wrong_digits", "invalid_numeric")]
+    hit = [
+        v for v in vectors() if v.get("legacy_tail_defect") in ("wrong_digits", "invalid_numeric")
+    ]
     assert hit
     for vec in hit:
         data = bytes.fromhex(vec["data_hex"])

@@ -52,8 +52,17 @@ def test_zxing_reads_png_render(vec: dict) -> None:
 
 
 SCREEN_SAMPLE = [
-    next(v for v in readable_vectors() if v["mode"] == m and v["_encoding"] == e and v["version"] >= vmin)
-    for m, e, vmin in (("url", "fido2", 40), ("url", "legacy", 30), ("raw", "fido2", 20), ("url", "fido2", 5))
+    next(
+        v
+        for v in readable_vectors()
+        if v["mode"] == m and v["_encoding"] == e and v["version"] >= vmin
+    )
+    for m, e, vmin in (
+        ("url", "fido2", 40),
+        ("url", "legacy", 30),
+        ("raw", "fido2", 20),
+        ("url", "fido2", 5),
+    )
 ]
 
 

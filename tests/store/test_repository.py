@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 import kpanic.report
-from kpanic.errors import InputTooLarge, KpanicError
+from kpanic.errors import InputTooLarge, KpanicError, PayloadError
 from kpanic.store.ingest import NoCrashFound, content_hash
 from kpanic.store.models import ApiToken, CrashGroup, Report
 from kpanic.store.repository import Filters, NotFound, Repository
@@ -317,6 +317,12 @@ def test_bad_input_gives_clear_errors(repo: Repository) -> None:
             tight.ingest_log("x" * 1001)
     finally:
         tight.close()
+    with pytest.raises(PayloadError):
+        repo.ingest_url("https://panic.example/?a=x86_64&v=6.15&z=12ab")
+    with pytest.raises(KpanicError):  # raw text, not a panic URL: no crash in it
+        repo.ingest_url("<script>alert(1)</script>")
+    with pytest.raises(InputTooLarge):
+        repo.ingest_url("https://panic.example/?z=" + "1" * (repo.settings.max_url_chars + 1))
     assert repo.list_groups().total == 0
 
 
@@ -364,3 +370,51 @@ def test_ingest_url_from_panic_qr_payload(repo: Repository) -> None:
     assert rep.kmsg and rep.payload and rep.payload.get("kernel")
     assert rep.summary.kernel
     assert not repo.ingest_url(meta["payload"]).is_new  # same kmsg: same report
+
+
+def test_ingest_photo_and_its_url_are_one_report(repo: Repository) -> None:
+    """A photo keeps its sha256 and the QR payload; the URL inside it is the same content."""
+    import hashlib
+    import json
+
+    from kpanic.errors import PhotoDecodeError
+    from tests.conftest import require_shared
+
+    photos = require_shared("photos/dev")
+    photo = sorted(photos.glob("*_easy_*.jpg"))[0]
+    meta = json.loads(photo.with_suffix(".json").read_text())
+    data = photo.read_bytes()
+    res = repo.ingest_photo(data, scrub=False)
+    rep = repo.get_report(res.report_id)
+    assert rep.summary.source_kind == "photo" and rep.original == meta["payload"]
+    assert rep.photo_sha256 == hashlib.sha256(data).hexdigest() and rep.photo_size == len(data)
+    again = repo.ingest_url(meta["payload"], scrub=False)
+    assert not again.is_new and again.report_id == res.report_id
+    with pytest.raises(PhotoDecodeError):
+        repo.ingest_photo(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
+    tight = Repository(repo.url, settings=repo.settings.with_(max_photo_bytes=1000))
+    try:
+        with pytest.raises(InputTooLarge):
+            tight.ingest_photo(data)
+    finally:
+        tight.close()
+
+
+def test_scrubbed_panic_url_is_not_kept(repo: Repository, crash_logs) -> None:
+    """A panic URL is compressed kmsg: when scrubbing changed the text, the URL is withheld."""
+    import zlib
+
+    from kpanic.qr.encode import encode
+
+    log = min(crash_logs, key=lambda c: len(c.log)).log
+    kmsg = log + "[  99.000000] eth0: peer 198.51.100.7 is unreachable\n"
+    prefix = "https://panic.example/report?a=x86_64&v=6.15.0&z="
+    url = encode(zlib.compress(kmsg.encode()), prefix).text
+    assert url and url.startswith(prefix)
+    res = repo.ingest_url(url)  # scrubbing is on by default
+    rep = repo.get_report(res.report_id)
+    assert rep.summary.scrubbed and rep.original is None
+    assert "198.51.100.7" not in rep.kmsg and "<ipv4>" in rep.kmsg
+    assert "url" not in rep.payload and "payload" not in rep.payload
+    assert rep.payload["kernel"] == "6.15.0" and rep.summary.arch
+    assert not repo.ingest_url(url, scrub=False).is_new  # dedup is on the unscrubbed text

@@ -145,8 +145,9 @@ class LiveServer:
                 self.proc.wait()
 
 
-def start_server(db_url: str, log_path: Path, *, env: dict[str, str] | None = None,
-                 workers: int = 1) -> LiveServer:
+def start_server(
+    db_url: str, log_path: Path, *, env: dict[str, str] | None = None, workers: int = 1
+) -> LiveServer:
     """``uvicorn kpanic.web.asgi`` as a subprocess on a free loopback port, ready to serve."""
     port = free_port()
     full_env = {
@@ -155,11 +156,25 @@ def start_server(db_url: str, log_path: Path, *, env: dict[str, str] | None = No
         "KPANIC_RATE_LIMIT": "0",
         **(env or {}),
     }
-    log_file = open(log_path, "ab")  # noqa: SIM115 - closed with the process
+    log_file = open(log_path, "ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "kpanic.web.asgi:create_app_from_env", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-        env=full_env, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "kpanic.web.asgi:create_app_from_env",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=full_env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
     )
     log_file.close()
     url = f"http://127.0.0.1:{port}"

@@ -97,8 +97,9 @@ def test_invalid_legacy_groups_are_refused(decoder_page) -> None:  # type: ignor
         ("zl", "99990000", "over 8191"),
     ],
 )
-def test_malformed_digits_give_clear_errors(decoder_page, enc: str, digits: str,
-                                            message: str) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_digits_give_clear_errors(
+    decoder_page, enc: str, digits: str, message: str
+) -> None:  # type: ignore[no-untyped-def]
     r = decoder_page.evaluate(DECODE_ALL, [{"enc": enc, "digits": digits, "inflate": False}])[0]
     assert r["error"] is not None and message in r["error"]
 

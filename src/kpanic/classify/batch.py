@@ -50,7 +50,8 @@ def iter_entries(
         except KpanicError as exc:
             yield Entry(path, 0, None, error=str(exc))
             continue
-        expected = (logfile.headers.get("TITLE") or [None])[0]
+        titles = logfile.headers.get("TITLE")
+        expected = titles[0] if titles else None
         reports = result.reports if all_reports else result.reports[:1]
         if not reports:
             yield Entry(path, 0, None, expected_title=expected)

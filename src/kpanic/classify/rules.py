@@ -26,6 +26,7 @@ class ClassRule(NamedTuple):
 
 
 _KASAN_LINES = r"BUG: KASAN: |(Read|Write) of size \d+ at addr|^\S*\s*(\[[^]]*\]\s*)*Freed by task"
+_KASAN_OOB_LINES = r"BUG: KASAN: |(Read|Write) of size \d+ at addr"
 _FAULT_LINES = (
     r"general protection fault|unable to handle|Unable to handle|page fault for address"
     r"|paging request|KASAN: (null-ptr-deref|maybe wild-memory-access|probably user-memory-access)"
@@ -64,7 +65,7 @@ CLASS_RULES: tuple[ClassRule, ...] = (
         None,
         "out-of-bounds",
         1.0,
-        _KASAN_LINES,
+        _KASAN_OOB_LINES,
     ),
     ClassRule(
         "kasan-wild",
@@ -312,12 +313,12 @@ CLASS_RULES: tuple[ClassRule, ...] = (
         "assertion",
         r"^(kernel BUG|BUG: corrupted list|list_(add|del) corruption|BUG: Bad page (state|map)"
         r"|BUG: Bad rss-counter|WARNING|BUG: MAX_LOCK|BUG: MAX_STACK_TRACE_ENTRIES"
-        r"|kernel panic: panic_on_warn|trusty: ASSERT FAILED|BUG: unable to handle kernel$)",
+        r"|kernel panic: panic_on_warn|trusty: ASSERT FAILED)",
         None,
         "assertion",
         0.9,
         r"kernel BUG at|WARNING: CPU: \d+ PID: \d+ at|list_(add|del) corruption"
-        r"|Bad page (state|map)|Bad rss-counter|ASSERT FAILED|------------\[ cut here \]",
+        r"|Bad page (state|map)|Bad rss-counter|ASSERT FAILED|panic_on_warn",
     ),
     # --- syzkaller's crash types, when the title matched nothing above ---------------------------
     ClassRule("type-kasan-uaf", None, r"KASAN-USE-AFTER-FREE", "use-after-free", 0.9, _KASAN_LINES),

@@ -189,7 +189,7 @@ MACHINERY = re.compile(
     r"|lockdep_rcu_suspicious|arch_trigger_cpumask_backtrace|nmi_trigger_cpumask_backtrace"
     r"|trigger_single_cpu_backtrace|rcu_dump_\w+|rcu_check_gp_kthread_starvation"
     r"|rcu_print_\w+|print_other_cpu_stall|__switch_to\w*|context_switch|finish_task_switch\w*"
-    r"|preempt_schedule\w*|__cond_resched|_cond_resched|schedule_\w+|__schedule_\w+"
+    r"|_*preempt_schedule\w*|bad_page|__cond_resched|_cond_resched|schedule_\w+|__schedule_\w+"
     r"|_raw_spin_\w+|_raw_read_\w+|_raw_write_\w+|do_raw_spin_\w+|queued_spin_lock_slowpath"
     r"|native_queued_spin_lock_slowpath|__mutex_lock\w*|mutex_lock\w*|mutex_unlock|down_\w+"
     r"|up_\w+|rwsem_\w+|__rwsem_\w+|__schedule|schedule|schedule_timeout|schedule_preempt_\w+"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import sys
@@ -42,7 +43,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     """Add ``kpanic qr decode|encode``."""
     qr = sub.add_parser("qr", help="drm_panic QR codes: decode photos/URLs, encode like the kernel")
     qsub = qr.add_subparsers(dest="qr_command", metavar="ACTION")
-    qr.set_defaults(handler=lambda _args: (qr.print_help(), 2)[1])
+    qr.set_defaults(handler=lambda _args: _usage(qr))
 
     dec = qsub.add_parser("decode", help="decode panic QR photos or URLs back to the kernel log")
     dec.add_argument("inputs", nargs="+", metavar="INPUT", help="image path, panic URL, or -")
@@ -71,6 +72,11 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     enc.set_defaults(handler=_encode_handler)
 
 
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
 # --------------------------------------------------------------------------- decode
 
 
@@ -89,7 +95,7 @@ def _read_capped(stream: BinaryIO, what: str) -> bytes:
     return raw
 
 
-def _photo_payload(source: str | bytes) -> str:
+def _photo_payload(source: str | os.PathLike[str] | bytes) -> str:
     from kpanic.qr.image import decode_photo  # lazy: pulls in OpenCV
 
     return decode_photo(source).payload
@@ -184,6 +190,17 @@ def release_from_log(log: bytes) -> str | None:
     return None
 
 
+_PANIC_RE: Final = re.compile(rb"Kernel panic - not syncing: [^\n]{0,120}")
+
+
+def panic_description(log: bytes) -> str:
+    """The line drm_panic shows under the code: the last "Kernel panic - not syncing" line."""
+    found = _PANIC_RE.findall(log)
+    if found:
+        return found[-1].decode("utf-8", "replace").strip()
+    return "Kernel panic"
+
+
 def _encode_code(args: argparse.Namespace) -> QrCode:
     if not 1 <= args.max_version <= 40:
         raise KpanicError(f"--max-version must be 1..40, got {args.max_version}")
@@ -210,6 +227,7 @@ def _encode_code(args: argparse.Namespace) -> QrCode:
     else:
         with open(args.file, "rb") as fh:
             log = _read_capped(fh, args.file)
+    args.description = panic_description(log)
     if args.url is None:
         return kmsg_mod.raw_mode(log, qr_version=args.max_version).code
     prefix = kmsg_mod.build_url(
@@ -246,7 +264,8 @@ def _render(code: QrCode, args: argparse.Namespace) -> str | bytes:
         return render.render_svg(code, scale=args.scale)
     if fmt == "screen":
         width, height = _screen_size(args.screen_size)
-        return render.render_screen_png(code, width=width, height=height)
+        description = getattr(args, "description", None) or "Kernel panic"
+        return render.render_screen_png(code, width=width, height=height, description=description)
     if fmt == "matrix":
         return render.matrix_text(code)
     if code.text is None:
@@ -263,9 +282,11 @@ def _encode_handler(args: argparse.Namespace) -> int:
     code = _encode_code(args)
     out = _render(code, args)
     if args.output:
-        mode = "wb" if isinstance(out, bytes) else "w"
-        with open(args.output, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
-            fh.write(out)
+        target = Path(args.output)
+        if isinstance(out, bytes):
+            target.write_bytes(out)
+        else:
+            target.write_text(out, encoding="utf-8")
         return 0
     if isinstance(out, bytes):
         if sys.stdout.isatty():
@@ -277,4 +298,4 @@ def _encode_handler(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["decode_input", "register", "release_from_log"]
+__all__ = ["decode_input", "panic_description", "register", "release_from_log"]

@@ -88,6 +88,9 @@ def max_data_size(version: int, url_len: int) -> int:
     return cap - 3
 
 
+drm_panic_qr_max_data_size = max_data_size  # the kernel's name for it
+
+
 # --------------------------------------------------------------------------- segments
 
 
@@ -344,6 +347,16 @@ def encode(
     values, widths = np.concatenate(parts_v), np.concatenate(parts_w)
 
     n_data = tables.data_codewords(version)
+    # Defensive: version selection guarantees both, but a count that overflowed its field or
+    # a payload cut short would silently corrupt the symbol.
+    counts = [(len(byte_payload), head_w[1])]
+    if numeric is not None:
+        counts.append((numeric.char_count, tables.count_bits(mode_n, version)))
+    for count, field_bits in counts:
+        if count >= 1 << field_bits:
+            raise QRError(f"character count {count} overflows its {field_bits}-bit field")
+    if int(widths[:-1].sum()) > 8 * n_data:
+        raise QRError("internal error: the segments overflow the chosen version")
     bits = _bitstream(values, widths, 8 * n_data)
     data_cw = _data_codewords(bits, int(widths.sum()), n_data)
     codewords = _interleave(version, data_cw)
@@ -352,8 +365,8 @@ def encode(
 
     defect: TailDefect | None = None
     if numeric is None:
-        text: str | None = data.decode("latin-1")
-        lenient = text
+        lenient = data.decode("latin-1")
+        text: str | None = lenient
     else:
         digits_strict, digits_lenient = _numeric_text(bits, numeric_start, numeric)
         assert prefix_text is not None

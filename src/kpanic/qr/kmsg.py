@@ -51,7 +51,8 @@ def kmsg_dump_get_buffer(log: str | bytes, size: int) -> bytes:
     if size < 1:
         return b""
     raw = _as_bytes(log)
-    records = raw.splitlines(keepends=True)
+    parts = raw.split(b"\n")  # records end in '\n' only; a stray '\r' stays inside its line
+    records = [p + b"\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
     budget = size - 1
     taken = 0
     first = len(records)

@@ -70,10 +70,31 @@ def ec_codewords(blocks: npt.NDArray[np.uint8], ec_len: int) -> npt.NDArray[np.u
     """EC codewords of every row of ``blocks`` (shape (n_blocks, k)), shape (n_blocks, ec_len).
 
     Rows shorter than others must be left-padded with zeros: a leading zero coefficient does
-    not change the remainder of the polynomial division.
+    not change the remainder of the polynomial division. The remainder is linear over GF(256),
+    so it is the XOR of one precomputed table row per data codeword (``_position_tables``).
     """
     if blocks.ndim != 2:
         raise ValueError("blocks must be a 2-D array (n_blocks, data codewords)")
+    k = blocks.shape[1]
+    if k == 0:
+        return np.zeros((blocks.shape[0], ec_len), dtype=np.uint8)
+    table = _position_tables(k, ec_len)
+    picked = table[np.arange(k)[None, :], blocks]  # (n_blocks, k, ec_len)
+    return np.bitwise_xor.reduce(picked, axis=1)
+
+
+@lru_cache(maxsize=16)
+def _position_tables(k: int, ec_len: int) -> npt.NDArray[np.uint8]:
+    """T[i, v] = EC codewords of a block holding only the value v at position i."""
+    unit = np.eye(k, dtype=np.uint8)
+    remainders = _lfsr(unit, ec_len)  # (k, ec_len): position i holding 1
+    table = _mul_table()[:, remainders].transpose(1, 0, 2).copy()  # (k, 256, ec_len)
+    table.setflags(write=False)
+    return table
+
+
+def _lfsr(blocks: npt.NDArray[np.uint8], ec_len: int) -> npt.NDArray[np.uint8]:
+    """Polynomial division of every row at once, one codeword per step."""
     mul = _mul_table()
     gen = np.asarray(generator(ec_len), dtype=np.intp)
     n_blocks, k = blocks.shape

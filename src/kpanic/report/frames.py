@@ -9,14 +9,12 @@ powerpc's ``(unreliable)`` suffix. Each frame gets its demangled name and langua
 from __future__ import annotations
 
 import re
-
-from kpanic.report import stackparams as sp
-from kpanic.report.model import Frame, Language
-from kpanic.report.names import demangle_frame
-
 from functools import lru_cache
 
+from kpanic.report import stackparams as sp
 from kpanic.report.language import frame_language as _frame_language
+from kpanic.report.model import Frame, Language
+from kpanic.report.names import demangle_frame
 
 
 @lru_cache(maxsize=16384)
@@ -26,6 +24,7 @@ def frame_language(function: str, raw_function: str, file: str | None) -> Langua
 
 
 MAX_FRAMES = 128
+MAX_FRAME_LINE = 1024  # no frame line is longer; bounds regex backtracking on garbage
 
 _ADDR = r"(?:\[\<?(?:0x)?([0-9a-f]+)\>?\]\s*)"
 _FRAME = re.compile(
@@ -81,6 +80,7 @@ def _make(
 
 def parse_frame_line(line: str) -> Frame | None:
     """One frame from a stack-trace line, or None when the line is not a frame."""
+    line = line[:MAX_FRAME_LINE]
     m = _ARM_FRAME.match(line)
     if m is not None:
         return _make(m.group(2), m.group(3), m.group(4), m.group(5), m.group(6), m.group(7),

@@ -15,8 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kpanic.report.extractors import hang_frame, stall_frame
-from kpanic.report.syntax import CALL_TRACE, PARSE_STACK, RIP_FRAME, literal_prefix, rx
+from kpanic.report.syntax import (
+    CALL_TRACE,
+    PARSE_STACK,
+    RIP_FRAME,
+    GappedPattern,
+    compile_title,
+    literal_prefix,
+    rx,
+)
 
+Matcher = re.Pattern[str] | GappedPattern
 Extractor = Callable[[list[str]], tuple[str, int]]
 
 
@@ -34,7 +43,7 @@ class Stack:
 class Format:
     """One way a kind's report can look, and the title it gets."""
 
-    title: re.Pattern[str]
+    title: Matcher
     fmt: str
     report: re.Pattern[str] | None = None
     alt: tuple[str, ...] = ()
@@ -49,7 +58,7 @@ class Kind:
 
     header: str
     formats: tuple[Format, ...]
-    suppressions: tuple[re.Pattern[str], ...] = field(default=())
+    suppressions: tuple[Matcher, ...] = field(default=())
 
 
 def _stack(*parts: re.Pattern[str], skip: tuple[str, ...] = (), **kw: object) -> Stack:
@@ -69,19 +78,20 @@ def warning_stack(*skip: str) -> Stack:
     )
 
 
-def F(title: str, fmt: str, **kw: object) -> Format:  # noqa: N802 - table shorthand
+def F(title: str, fmt: str, **kw: object) -> Format:
     """A format row; ``title``/``report`` are table patterns (placeholders allowed)."""
     report = kw.pop("report", None)
     return Format(
-        title=rx(title),
+        title=compile_title(title),
         fmt=fmt,
         report=rx(report) if isinstance(report, str) else None,
         **kw,  # type: ignore[arg-type]
     )
 
 
-def S(*patterns: str) -> tuple[re.Pattern[str], ...]:  # noqa: N802 - table shorthand
-    return tuple(rx(p) for p in patterns)
+def S(*patterns: str) -> tuple[Matcher, ...]:  # noqa: N802
+    """Lookalike / suppression patterns (``.*`` chains matched in linear time)."""
+    return tuple(compile_title(p) for p in patterns)
 
 
 _KFENCE_PART = rx(r"BUG: KFENCE: (?:[a-z\- ]+) in {{FUNC}}")
@@ -196,7 +206,9 @@ LINUX_KINDS: tuple[Kind, ...] = (
           stack=_stack(*TRACE_STACK, skip=("lock_sock", "release_sock"))),
         F(r"BUG:[[:space:]]*(?:\n|$)", "BUG: corrupted", corrupted=True),
     ), S("ODEBUG:", "Boot_DEBUG:", "xlog_status:", "DEBUG:",
-         "BUG: no syscalls can create resource")),
+         "BUG: no syscalls can create resource",
+         # arm64 "Kernel panic - not syncing: Oops - BUG: Fatal exception" is a panic line.
+         "Kernel panic - not syncing: .*BUG:")),
     Kind("WARNING:", (
         F(r"WARNING: .*lib/debugobjects\.c.* (?:debug_print|debug_check|at)",
           "WARNING: ODEBUG bug in %[1]v",
@@ -232,6 +244,10 @@ LINUX_KINDS: tuple[Kind, ...] = (
         F("WARNING: .* at {{SRC}} {{FUNC}}", "WARNING in %[3]v", stack=warning_stack()),
         F("WARNING: {{SRC}} at {{FUNC}}", "WARNING in %[3]v", stack=warning_stack()),
         F(r"WARNING: \[.*\] {{SRC}} at {{FUNC}}.*", "WARNING in %[3]v", stack=warning_stack()),
+        # Before 3.11: "WARNING: at file.c:12 func+0x1/0x2()" or, without a symbol, "WARNING: at
+        # file.c:12" with the function in the NIP/RIP line.
+        F("WARNING: at {{SRC}} {{FUNC}}", "WARNING in %[2]v", stack=warning_stack()),
+        F(r"(?m)WARNING: at {{SRC}}[ \t]*$", "WARNING in %[2]v", stack=warning_stack()),
         F("WARNING: possible circular locking dependency detected", "possible deadlock in %[1]v",
           report="WARNING: possible circular locking dependency detected(?:.*\\n)+?.*is trying to acquire lock",  # noqa: E501
           stack=_stack(_AT_FUNC, _AT_FUNC, PARSE_STACK,
@@ -311,7 +327,7 @@ LINUX_KINDS: tuple[Kind, ...] = (
          "(handler|interrupt).*took too long", "INFO: sys_.* is not present in /proc/kallsyms",
          "INFO: no syscalls can create resource", "rmt_storage:INFO:", "_INFO:")),
     Kind("Unable to handle kernel", (
-        F("Unable to handle kernel (paging request|NULL pointer dereference|access to user memory)",  # noqa: E501
+        F("Unable to handle kernel (paging request|NULL pointer dereference|access to user memory)",
           "BUG: unable to handle kernel %[1]v in %[2]v", alt=("bad-access in %[2]v",),
           stack=_stack(*RIP_STACK)),
     )),
@@ -354,9 +370,23 @@ LINUX_KINDS: tuple[Kind, ...] = (
         F("PANIC: double fault", "PANIC: double fault in %[1]v", stack=_stack(RIP_FRAME)),
     )),
     Kind("rust_kernel: panicked", (
+        # Before 6.x the message was quoted on the same line: "panicked at 'msg', file:l:c".
+        F("rust_kernel: panicked at '", "%[1]v in %[2]v",
+          report=r"rust_kernel: panicked at '(.*)', [^\n]*",
+          stack=_stack(*TRACE_STACK, skip=(re.escape("__rustc::rust_begin_unwind"),
+                                           "^rust_begin_unwind$", "^rust_helper_BUG$",
+                                           "^core::panicking::"))),
         F("rust_kernel: panicked", "%[1]v in %[2]v",
           report=r"rust_kernel: panicked at [^\n]*?\n(.+?)\n",
           stack=_stack(*TRACE_STACK, skip=(re.escape("__rustc::rust_begin_unwind"),))),
+    )),
+    # Android kernels: "RUST PANIC: CPU: 0 PID: 1 at file.rs:12", then the panic with the message.
+    Kind("RUST PANIC:", (
+        F("RUST PANIC:", "%[1]v in %[2]v",
+          report=r"RUST PANIC:[^\n]*\n(?:[^\n]*\n){0,3}?[^\n]*Kernel panic - not syncing: ([^\n]+)",
+          stack=_stack(*TRACE_STACK, skip=("rust_begin_unwind", "^rust_panic$",
+                                           "^core::panicking::",
+                                           re.escape("__rustc::rust_begin_unwind")))),
     )),
     Kind("kernel BUG", (
         F("kernel BUG at mm/usercopy.c", "BUG: bad usercopy in %[1]v",
@@ -440,13 +470,15 @@ LINUX_KINDS: tuple[Kind, ...] = (
 )  # fmt: skip
 
 # These do not start a new report: they appear in the middle of one.
-REPORT_START_IGNORES: tuple[re.Pattern[str], ...] = S(
+REPORT_START_IGNORES: tuple[Matcher, ...] = S(
     "invalid opcode: 0000",
     "Kernel panic - not syncing",
     "unregister_netdevice: waiting for",
     # A double fault can happen while handling a page fault on badly corrupted memory.
     "PANIC: double fault",
     "Internal error:",
+    # The Rust panic handler calls BUG(): its oops continues the "rust_kernel: panicked" report.
+    "kernel BUG at rust/helpers",
 )
 
 # Informational messages with a stack: inside another report they mean interleaving.
@@ -457,7 +489,7 @@ INFO_MESSAGES_WITH_STACK: tuple[str, ...] = (
 )
 
 # Matching anywhere in the log marks the report suppressed (not worth reporting to a person).
-SUPPRESSIONS: tuple[re.Pattern[str], ...] = S(
+SUPPRESSIONS: tuple[Matcher, ...] = S(
     "panic: failed to start executor binary",
     "panic: executor failed: pthread_create failed",
     "panic: failed to create temp dir",
@@ -481,7 +513,7 @@ SUPPRESSIONS: tuple[re.Pattern[str], ...] = S(
 )
 
 # (literal every match contains, pattern): a substring test skips most regex searches.
-SUPPRESSION_CHECKS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+SUPPRESSION_CHECKS: tuple[tuple[str, Matcher], ...] = tuple(
     (literal_prefix(p.pattern), p) for p in SUPPRESSIONS
 )
 

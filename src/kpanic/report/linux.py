@@ -31,8 +31,9 @@ _EXECUTOR_RE = re.compile(r" Comm: syz\.(\d+)\.(\d+) ", re.ASCII)
 CONSOLE = "console"
 PANIC_MARK = "Kernel panic - not syncing"
 VM_DISCONNECTED = "serialport: VM disconnected."
-# A report never extends further than this past its first line (keeps huge logs linear).
-REPORT_WINDOW = 4 << 20
+# Report lines are cut to this length: title expressions backtrack on huge lines, and no
+# kernel line is this long (syzkaller's corpus tops out at 8333 characters).
+MAX_LINE = 16384
 
 
 @dataclass(slots=True)
@@ -116,8 +117,11 @@ class HeaderIndex:
         for header in HEADERS:
             i = text.find(header)
             while i != -1:
-                found.append(i)
-                i = text.find(header, i + 1)
+                found.append(i)  # one hit per line and header is enough: lines are the unit
+                eol = text.find("\n", i)
+                if eol == -1:
+                    break
+                i = text.find(header, eol + 1)
         found.sort()
         self.positions = found
         # Per line start: split_line() result, shared by the successive reports of one log.
@@ -246,11 +250,17 @@ def _find_report(
         if not is_oops and skip_line:
             pos = nxt + 1
             continue
-        report.append(stripped)
+        report.append(stripped if len(stripped) <= MAX_LINE else stripped[:MAX_LINE])
         if second_report == 0 or is_task:
             report_end = len(report)
         pos = nxt + 1
     return end_pos, report_end, report, prefix
+
+
+def _cap_lines(text: str) -> str:
+    if len(text) <= MAX_LINE or all(len(ln) <= MAX_LINE for ln in text.split("\n")):
+        return text
+    return "\n".join(ln[:MAX_LINE] for ln in text.split("\n"))
 
 
 def parse_at(
@@ -272,7 +282,7 @@ def parse_at(
     desc = describe(cut, kind)
     if not desc.title:
         prefix = []
-        report = text[start:end_pos]
+        report = _cap_lines(text[start:end_pos])
         desc = describe(report, kind)
     prefix_text = "".join(ln + "\n" for ln in prefix)
     full = prefix_text + report

@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 
 _CPU_LINE = re.compile(
     r"CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (.{0,64}?) +"
-    r"(?:Not tainted|Tainted: ([A-Z ]{0,40}?)) +(\S+) #",
+    r"(?:Not tainted|Tainted: ([A-Z -]{0,40}?))\s+(\S+) #",  # mail clients wrap before the release
+    re.ASCII,
+)
+# Before 3.8: "Pid: 802, comm: wpa_supplicant Tainted: P   O 3.6.1-1.fc17.x86_64 #1 <hardware>".
+_OLD_PID_LINE = re.compile(
+    r"Pid: (\d+), comm: (.{0,64}?) +(?:Not tainted|Tainted: ([A-Z -]{0,40}?)) +(\S+) #",
+    re.ASCII,
+)
+# Lockdep and some old oopses print "<release> #<build> Not tainted" on a line of its own.
+_BANNER = re.compile(
+    r"(?m)^\s*([0-9]+\.[0-9]+[^\s#]*) #[0-9]+(?: \S+)* (?:Not tainted|Tainted: ([A-Z -]{0,40}))",
     re.ASCII,
 )
 _HARDWARE = re.compile(r"Hardware name: ([^\n]{1,200})", re.ASCII)
@@ -21,15 +31,19 @@ _MODULE_NAME = re.compile(r"[A-Za-z0-9_\-]+", re.ASCII)
 # (substrings, arch): the first register-dump style found wins (plain substring tests: fast).
 _ARCH_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("RIP: 0", "RSP: 0018:", "RSP: 002b:"), "x86_64"),
-    (("EIP: ", "EIP is at "), "i386"),
-    (("\npc : ", "\nlr : ", " pc : [<"), "arm64"),
-    (("PC is at ", "LR is at ", ") from [<"), "arm"),
+    (("EIP: ", "EIP is at ", "i386_start_kernel"), "i386"),
+    # 32-bit arm prints "pc : [<c0123456>]    lr : [<...>]"; arm64 "pc : func+0x1/0x2".
+    (("pc : [<", "PC is at ", "LR is at ", ") from [<"), "arm"),
+    (("\npc : ", "\nlr : "), "arm64"),
     (("NIP: ", "NIP [", "\nMSR: "), "powerpc"),
     (("epc : ", " badaddr: "), "riscv64"),
     (("Krnl PSW :",), "s390"),
     (("ERA: ", "era  : "), "loongarch64"),
-    (("<TASK>", "entry_SYSCALL_64", "do_syscall_64"), "x86_64"),
-    (("el0t_64_sync", "el1h_64_", "arch/arm64/", "el0_svc"), "arm64"),
+    (("<TASK>", "entry_SYSCALL_64", "do_syscall_64", ".x86_64 #"), "x86_64"),
+    (("el0t_64_sync", "el1h_64_", "arch/arm64/", "el0_svc", ".aarch64 #"), "arm64"),
+    ((".i686 #", ".i386 #"), "i386"),
+    ((".ppc64le #", ".ppc64 #"), "powerpc"),
+    ((".s390x #",), "s390"),
 )
 MAX_SCAN = 1 << 16  # metadata lines sit near the top of a report
 
@@ -48,7 +62,7 @@ class Metadata:
 
 def _taint_flags(flags: str | None) -> str:
     # "G        W  O" -> "WO": "G" only says every module is GPL (no taint).
-    return "".join(ch for ch in (flags or "") if ch not in " G")
+    return "".join(ch for ch in (flags or "") if ch not in " G-")
 
 
 def extract_metadata(text: str) -> Metadata:
@@ -61,6 +75,17 @@ def extract_metadata(text: str) -> Metadata:
         md.comm = m.group(3)
         md.taint = _taint_flags(m.group(4))
         md.kernel = m.group(5)
+    else:
+        m = _OLD_PID_LINE.search(text)
+        if m is not None:
+            md.pid, md.comm = int(m.group(1)), m.group(2)
+            md.taint = _taint_flags(m.group(3))
+            md.kernel = m.group(4)
+    if md.kernel is None:
+        m = _BANNER.search(text)
+        if m is not None:
+            md.kernel = m.group(1)
+            md.taint = _taint_flags(m.group(2))
     m = _HARDWARE.search(text)
     if m is not None:
         md.hardware = m.group(1).strip()

@@ -22,9 +22,16 @@ from kpanic.report.titles import normalize_title, title_frame, title_to_type
 
 DEFAULT_MAX_BYTES = 256 << 20
 MAX_REPORTS = 64
-# Reports after the first look at most this far past their first line (keeps parsing linear).
+# A report looks at most this far past its first line: huge logs stay linear (the first
+# report of a 100 MB log is not 100 MB long), and each further report is cheaper still.
+PRIMARY_WINDOW = 8 << 20
 SECONDARY_WINDOW = 1 << 20
 HEADLESS_TITLE = "corrupted report (start lost) in %s"
+# Besides syzkaller's generic frames: the Rust panic machinery above the panicking function.
+HEADLESS_SKIP = (
+    "rust_begin_unwind", "^core::panicking::", "^core::option::", "^core::result::",
+    "^rust_helper_BUG$", "^__rustc::",
+)  # fmt: skip
 HEADLESS_REASON = "the log begins inside a report: its first line is missing"
 
 
@@ -54,7 +61,7 @@ def parse(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResul
     index = linux.HeaderIndex(ctext)
     pos = 0
     while len(result.reports) < MAX_REPORTS:
-        window = None if not result.reports else SECONDARY_WINDOW
+        window = PRIMARY_WINDOW if not result.reports else SECONDARY_WINDOW
         raw = linux.parse_at(ctext, pos, window, index)
         if raw is None:
             break
@@ -145,7 +152,7 @@ def _headless(text: str, canon: Canonical) -> CrashReport | None:
             lines.append(stripped)
     body = "\n".join(lines).rstrip("\n") + "\n"
     frames = stack_frames(body)
-    skip = skip_regexp(())
+    skip = skip_regexp(HEADLESS_SKIP)
     blamed = next((f for f in frames if not f.unreliable and not skip.search(f.function)), None)
     name = blamed.function if blamed else "unknown"
     title = normalize_title(HEADLESS_TITLE % demangle_frame(name))

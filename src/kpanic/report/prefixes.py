@@ -28,6 +28,8 @@ _FOREIGN = re.compile(
     re.ASCII,
 )
 _FOREIGN_LINE = re.compile("\n" + _FOREIGN.pattern[1:], re.ASCII)  # "\n" lets re skip fast
+_MAIL_QUOTE = re.compile(r"(?:> ?)+")
+_QUOTED_LINE = re.compile(r"(?m)^>")
 _BARE_CALLER = re.compile(r"\[ *[TC][0-9]{1,7}\] ", re.ASCII)
 
 
@@ -54,9 +56,13 @@ class Canonical:
         return min(self.orig_ends[i], self.orig_starts[i] + (offset - self.canon_starts[i]))
 
 
-def _canonical_line(line: str) -> str:
+def _canonical_line(line: str, quoted: bool, margin: str) -> str:
     if line.endswith("\r"):
         line = line[:-1]
+    if quoted and line.startswith(">"):
+        line = line[_MAIL_QUOTE.match(line).end() :]  # type: ignore[union-attr]
+    if margin and line.startswith(margin):
+        line = line[len(margin) :]
     for _ in range(4):  # a syslog prefix may wrap a <N> or a kmsg record
         m = _FOREIGN.match(line)
         if m is None:
@@ -68,9 +74,46 @@ def _canonical_line(line: str) -> str:
     return line
 
 
+def _is_mail_quoted(text: str) -> bool:
+    """Whether the log is a quoted mail reply: most of its non-blank lines start with ">"."""
+    if not text.startswith(">") and "\n>" not in text:
+        return False
+    quoted = len(_QUOTED_LINE.findall(text))
+    lines = text.count("\n") + 1 - text.count("\n\n")
+    return quoted >= 3 and 2 * quoted >= lines
+
+
+_FIRST_NONBLANK = re.compile(r"[ \t\r\n]*")
+
+
+def _margin(text: str) -> str:
+    """Whitespace every non-blank line starts with (a mail or document indent), else ""."""
+    first = _FIRST_NONBLANK.match(text).end()  # type: ignore[union-attr]
+    ls = text.rfind("\n", 0, first) + 1
+    if first == ls or first >= len(text):
+        return ""  # the first non-blank line is not indented
+    margin = text[ls:first]
+    for line in text.split("\n"):
+        if line.strip() and not line.startswith(margin):
+            margin = margin[: len(line) - len(line.lstrip(" \t"))]
+            while margin and not line.startswith(margin):
+                margin = margin[:-1]
+            if not margin:
+                return ""
+    return margin
+
+
 def canonicalize(text: str) -> Canonical:
     """The console-form text of ``text`` (``text`` itself when nothing needs changing)."""
-    if "\r" not in text and _FOREIGN.match(text) is None and _FOREIGN_LINE.search(text) is None:
+    quoted = _is_mail_quoted(text)
+    margin = _margin(text)
+    if (
+        not quoted
+        and not margin
+        and "\r" not in text
+        and _FOREIGN.match(text) is None
+        and _FOREIGN_LINE.search(text) is None
+    ):
         return Canonical(text)
     canon_starts: list[int] = []
     canon_ends: list[int] = []
@@ -83,7 +126,7 @@ def canonicalize(text: str) -> Canonical:
     while True:
         nl = text.find("\n", pos)
         end = n if nl == -1 else nl
-        line = _canonical_line(text[pos:end])
+        line = _canonical_line(text[pos:end], quoted, margin)
         orig_starts.append(pos)
         orig_ends.append(end)
         canon_starts.append(cpos)

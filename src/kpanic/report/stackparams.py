@@ -1,4 +1,4 @@
-"""How Linux stack traces look and which frames never carry the blame (syzkaller's linuxStackParams).
+"""How Linux stack traces look and which frames never carry blame (syzkaller's linuxStackParams).
 
 ``SKIP`` lists generic frames (sanitizer internals, printk, locking, allocation, string and list
 helpers, ...): the guilty frame is the first frame that matches none of them nor the crash kind's
@@ -29,7 +29,7 @@ STACK_START: tuple[re.Pattern[str], ...] = (
 )
 
 FRAME_RES: tuple[re.Pattern[str], ...] = (
-    rx(r"^ *(?:{{PC}} ){0,2}{{FUNC}}"),
+    rx(r"^ *(?:{{PC}} ){0,2}\.?{{FUNC}}"),  # "\." : ppc64 ELFv1 dot-symbols
     # arm: "[<pc>] (callee) from [<pc>] (caller+0x..)": both frames are captured.
     rx(r"^ *{{PC}} \(([a-zA-Z0-9_.]+)\) from {{PC}} \({{FUNC}}"),
 )

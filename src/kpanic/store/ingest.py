@@ -204,7 +204,8 @@ def analysis_from(reports: list[Any], classification: Any) -> Analysis:
 def _str_or_none(value: Any, limit: int) -> str | None:
     if value is None:
         return None
-    text = str(getattr(value, "value", value)).strip()
+    text = str(getattr(value, "value", value))
+    text = "".join(ch for ch in text if ch.isprintable()).strip()  # no NUL/controls in keys
     return text[:limit] or None
 
 

@@ -148,11 +148,23 @@ def _insert(session: Session, model: Any) -> Any:
     return sqlite_insert(model)
 
 
+def _no_nul(value: Any) -> Any:
+    """Strings without NUL characters (PostgreSQL text and JSONB cannot hold them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_no_nul(k): _no_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    return value
+
+
 def _clamp_page(page: int, per_page: int) -> tuple[int, int]:
     return max(1, int(page)), max(1, min(int(per_page), MAX_PER_PAGE))
 
 
-def _group_summary(g: CrashGroup, kernels: list[str], arches: list[str]) -> GroupSummary:
+def _group_summary(g: Any, kernels: list[str], arches: list[str]) -> GroupSummary:
+    """From a CrashGroup or a row of its columns."""
     return GroupSummary(
         id=g.id,
         signature=g.signature,
@@ -239,6 +251,14 @@ def _token_info(t: ApiToken) -> TokenInfo:
         last_used_at=_utc(t.last_used_at),
         revoked=t.revoked_at is not None,
     )
+
+
+MONTHLY_DIMS = frozenset({"kernel"})  # many distinct values: counted per month, not per day
+
+
+def _counter_day(day: dt.date, dim: str) -> dt.date:
+    """The ``daily_counts.day`` key: the day, or the month's first day for monthly dims."""
+    return day.replace(day=1) if dim in MONTHLY_DIMS else day
 
 
 def _dims(values: Any) -> list[tuple[str, str]]:
@@ -448,7 +468,7 @@ class Repository:
         }
         stmt = (
             _insert(s, Report)
-            .values(**values)
+            .values(**{k: _no_nul(v) for k, v in values.items()})
             .on_conflict_do_nothing(index_elements=["content_hash"])
             .returning(Report.id)
         )
@@ -559,8 +579,9 @@ class Repository:
         self, s: Session, day: dt.date, dims: list[tuple[str, str]], delta: int
     ) -> None:
         for dim, value in sorted(dims):
+            key_day = _counter_day(day, dim)
             if delta > 0:
-                stmt = _insert(s, DailyCount).values(day=day, dim=dim, value=value, count=delta)
+                stmt = _insert(s, DailyCount).values(day=key_day, dim=dim, value=value, count=delta)
                 s.execute(
                     stmt.on_conflict_do_update(
                         index_elements=["day", "dim", "value"],
@@ -568,7 +589,9 @@ class Repository:
                     )
                 )
             else:
-                key = and_(DailyCount.day == day, DailyCount.dim == dim, DailyCount.value == value)
+                key = and_(
+                    DailyCount.day == key_day, DailyCount.dim == dim, DailyCount.value == value
+                )
                 s.execute(update(DailyCount).where(key).values(count=DailyCount.count + delta))
                 s.execute(delete(DailyCount).where(key, DailyCount.count <= 0))
 
@@ -673,8 +696,8 @@ class Repository:
         with read_session(self.engine) as s:
             total = s.scalar(select(func.count()).select_from(CrashGroup).where(*conds)) or 0
             groups = list(
-                s.scalars(
-                    select(CrashGroup)
+                s.execute(
+                    select(*CrashGroup.__table__.columns)
                     .where(*conds)
                     .order_by(*order)
                     .limit(per_page)
@@ -691,18 +714,30 @@ class Repository:
     def _top_facets(
         self, s: Session, group_ids: Sequence[int], per_facet: int = 5
     ) -> dict[tuple[int, str], list[str]]:
+        """The most frequent kernels and arches of each group (at most ``per_facet`` each)."""
         if not group_ids:
             return {}
-        rows = s.execute(
-            select(GroupFacet.group_id, GroupFacet.facet, GroupFacet.value)
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=(GroupFacet.group_id, GroupFacet.facet),
+                order_by=(GroupFacet.count.desc(), GroupFacet.value),
+            )
+            .label("rank")
+        )
+        ranked = (
+            select(GroupFacet.group_id, GroupFacet.facet, GroupFacet.value, rank)
             .where(GroupFacet.group_id.in_(group_ids), GroupFacet.facet.in_(("kernel", "arch")))
-            .order_by(GroupFacet.count.desc(), GroupFacet.value)
+            .subquery()
+        )
+        rows = s.execute(
+            select(ranked.c.group_id, ranked.c.facet, ranked.c.value)
+            .where(ranked.c.rank <= per_facet)
+            .order_by(ranked.c.group_id, ranked.c.facet, ranked.c.rank)
         ).all()
         out: dict[tuple[int, str], list[str]] = {}
         for gid, facet, value in rows:
-            bucket = out.setdefault((gid, facet), [])
-            if len(bucket) < per_facet:
-                bucket.append(value)
+            out.setdefault((gid, facet), []).append(value)
         return out
 
     def get_group(self, group_id: int, *, page: int = 1, per_page: int = 50) -> GroupDetail | None:
@@ -879,8 +914,10 @@ class Repository:
         language, kernel release, arch and distro.
 
         With only a time range (or nothing) it reads the ``daily_counts`` table (days are
-        UTC; the range is rounded to whole days). Other filters query the indexed report
-        columns directly.
+        UTC; the range is rounded to whole days; kernel releases are counted per calendar
+        month, so their shares cover the whole months the range touches). Other filters
+        query the indexed report columns directly (one grouped scan of the matching rows:
+        fine for selective filters, slower for broad ones at a million reports).
         """
         f = filters or Filters()
         if bucket not in ("day", "week", "month"):
@@ -926,41 +963,55 @@ class Repository:
     def _stats_from_counters(
         self, s: Session, d0: dt.date | None, d1: dt.date | None
     ) -> tuple[list[tuple[dt.date, int]], dict[str, dict[str, int]]]:
-        rng: list[ColumnElement[bool]] = []
-        if d0:
-            rng.append(DailyCount.day >= d0)
-        if d1:
-            rng.append(DailyCount.day < d1)
+        def day_range(monthly: bool) -> list[ColumnElement[bool]]:
+            rng: list[ColumnElement[bool]] = []
+            if d0:  # a monthly row counts when its month overlaps the range
+                rng.append(DailyCount.day >= (d0.replace(day=1) if monthly else d0))
+            if d1:
+                rng.append(DailyCount.day < d1)
+            return rng
+
         per_day = s.execute(
-            select(DailyCount.day, DailyCount.count).where(DailyCount.dim == "total", *rng)
-        ).all()
-        rows = s.execute(
-            select(DailyCount.dim, DailyCount.value, func.sum(DailyCount.count))
-            .where(DailyCount.dim.in_(STAT_DIMS), *rng)
-            .group_by(DailyCount.dim, DailyCount.value)
+            select(DailyCount.day, DailyCount.count).where(
+                DailyCount.dim == "total", *day_range(False)
+            )
         ).all()
         shares: dict[str, dict[str, int]] = {}
-        for dim, value, n in rows:
-            shares.setdefault(dim, {})[value or "(unknown)"] = int(n)
+        for monthly in (False, True):
+            dims = [d for d in STAT_DIMS if (d in MONTHLY_DIMS) == monthly]
+            rows = s.execute(
+                select(DailyCount.dim, DailyCount.value, func.sum(DailyCount.count))
+                .where(DailyCount.dim.in_(dims), *day_range(monthly))
+                .group_by(DailyCount.dim, DailyCount.value)
+            ).all()
+            for dim, value, n in rows:
+                shares.setdefault(dim, {})[value or "(unknown)"] = int(n)
         return [(_as_date(d), int(n)) for d, n in per_day], shares
 
     def _stats_from_reports(
         self, s: Session, f: Filters
     ) -> tuple[list[tuple[dt.date, int]], dict[str, dict[str, int]]]:
+        """Statistics straight from the indexed report columns (one grouped scan)."""
         conds = self._report_conditions(f)
         if self.dialect == "postgresql":
             day_expr: Any = func.date(func.timezone("UTC", Report.received_at))
         else:
             day_expr = func.date(Report.received_at)
-        per_day = s.execute(
-            select(day_expr.label("d"), func.count()).where(*conds).group_by(day_expr)
+        cols = [getattr(Report, d) for d in STAT_DIMS]
+        rows = s.execute(
+            select(day_expr, *cols, func.count()).where(*conds).group_by(day_expr, *cols)
         ).all()
+        per_day: dict[dt.date, int] = {}
         shares: dict[str, dict[str, int]] = {}
-        for dim in STAT_DIMS:
-            col = getattr(Report, dim)
-            for value, n in s.execute(select(col, func.count()).where(*conds).group_by(col)):
-                shares.setdefault(dim, {})[value or "(unknown)"] = int(n)
-        return [(_as_date(d), int(n)) for d, n in per_day], shares
+        for row in rows:
+            n = int(row[-1])
+            day = _as_date(row[0])
+            per_day[day] = per_day.get(day, 0) + n
+            for dim, value in zip(STAT_DIMS, row[1:-1], strict=True):
+                bucket = shares.setdefault(dim, {})
+                key = value or "(unknown)"
+                bucket[key] = bucket.get(key, 0) + n
+        return sorted(per_day.items()), shares
 
     # ------------------------------------------------------------------ admin
 

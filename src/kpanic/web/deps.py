@@ -89,7 +89,9 @@ def parse_day(value: str | None, field: str) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise HTTPException(422, f"{field}: expected a date like 2025-06-30, not {text[:40]!r}")
+        raise HTTPException(
+            422, f"{field}: expected a date like 2025-06-30, not {text[:40]!r}"
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed

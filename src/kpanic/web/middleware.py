@@ -25,10 +25,6 @@ SECURITY_HEADERS = [
 ]
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     """Answer 413 to any request whose body is, or turns out to be, over ``limit`` bytes."""
 
@@ -52,27 +48,34 @@ class BodyLimitMiddleware:
                     return
         seen = 0
         started = False
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, refused, started
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise BodyTooLarge
+                    # Answer now and make the app see a disconnect: whatever it does with
+                    # the broken body (some frameworks turn it into a 400) is discarded.
+                    refused = True
+                    if not started:
+                        started = True
+                        await _reply(send, 413, self._message(seen))
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _reply(send, 413, self._message(seen))
+        await self.app(scope, limited_receive, tracking_send)
 
     def _message(self, size: int) -> str:
         return f"the request body is over the limit of {self.limit} bytes ({size}+ bytes sent)"

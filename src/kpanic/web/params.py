@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from fastapi import Query
+from fastapi import Path, Query
 
 from kpanic.web.deps import make_filters
 
 if TYPE_CHECKING:
     from kpanic.store.repository import Filters
 
-Text = Annotated[str | None, Query(max_length=200)]
+MAX_ID = 2**62  # ids above this cannot exist (and would overflow SQLite's INTEGER)
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def filters_dep(

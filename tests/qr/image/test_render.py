@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kpanic.qr.image import PhotoResult, decode_photo
+from kpanic.qr.image import PhotoResult, decode_matrix, decode_photo
 from tests.qr.image.helpers import all_vectors, expected_text, one_per_version, png_bytes, render
 
 PER_VERSION = one_per_version()
@@ -84,3 +84,31 @@ def test_own_sampler_reads_a_blurred_noisy_render() -> None:
     # and the whole pipeline gets there on its own (zxing-cpp 3.1.1 reads nothing here)
     photo = decode_photo(png_bytes(np.clip(img, 0, 255).astype(np.uint8)))
     assert photo.payload == expected_text(v)
+
+
+@pytest.mark.parametrize("mask", [0, 3, 6])
+def test_own_sampler_reads_the_mask_from_format_info(mask: int) -> None:
+    """drm_panic always uses mask 0; the own path still follows the symbol's format bits."""
+    from kpanic.qr import layout, tables
+    from kpanic.qr.image import own
+    from kpanic.qr.image.grid import initial_grid, refine
+    from kpanic.qr.image.symbol import as_matrix, mask_array
+
+    v = next(x for x in PER_VERSION if x["version"] == 12)
+    m = as_matrix(v["matrix"]).copy()
+    _, reserved = layout.function_modules(12)
+    data = ~reserved
+    m[data] ^= (mask_array(12, 0) ^ mask_array(12, mask))[data]
+    word = tables.format_word(mask)
+    for positions in layout.format_positions(12):
+        for i, p in enumerate(positions):
+            m[p] = (word >> (14 - i)) & 1
+    assert decode_matrix(m) == expected_text(v)  # the altered symbol is valid
+    rows = ["".join(str(int(b)) for b in row) for row in m]
+    px = 4
+    img = cv2.GaussianBlur(render(rows, px=px).astype(np.float32), (0, 0), 1.0)
+    n, o = len(rows), 4 * px
+    corners = np.array([[o, o], [o + n * px, o], [o + n * px, o + n * px], [o, o + n * px]], float)
+    res = own.decode_grid(img, refine(img, initial_grid(corners, 12)), 12, float("inf"))
+    assert isinstance(res, own.OwnResult)
+    assert res.payload == expected_text(v)

@@ -69,6 +69,7 @@ def decode_grid(img: F32, grid: Grid, version: int, deadline: float) -> OwnResul
     state = SymbolState(version)
     ppm = module_px(grid)
     blurred: dict[float, F32] = {0.0: img}
+    mask: int | None = None
     last_error = ""
     for blur, spread, radius, rounds in VARIANTS:
         if time.monotonic() > deadline:
@@ -76,8 +77,11 @@ def decode_grid(img: F32, grid: Grid, version: int, deadline: float) -> OwnResul
         if blur not in blurred:
             blurred[blur] = cv2.GaussianBlur(img, (0, 0), max(0.3, blur * ppm))
         z = sampler.normalise(sampler.sample_modules(blurred[blur], grid, spread=spread))
-        values = sampler.symbol_values(sampler.equalise(z, version, radius, rounds))
-        decode_blocks(state, values, max_tries=8 if time.monotonic() < deadline - 0.5 else 4)
+        if mask is None:
+            mask = sampler.read_mask(z, version)
+        values = sampler.symbol_values(sampler.equalise(z, version, radius, rounds, mask))
+        tries = 8 if time.monotonic() < deadline - 0.5 else 4
+        decode_blocks(state, values, max_tries=tries, mask=mask)
         if not state.done():
             continue
         data = data_bytes(state)

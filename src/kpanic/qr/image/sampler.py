@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from kpanic.qr import layout, tables
 from kpanic.qr.image.grid import Grid, rectify
+from kpanic.qr.image.symbol import read_format
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -25,12 +26,17 @@ MARGIN = 3
 
 
 @lru_cache(maxsize=64)
-def known_modules(version: int) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_]]:
-    """(+1 dark / -1 light, known mask) over the symbol plus MARGIN modules of quiet zone."""
+def known_modules(
+    version: int, mask: int = 0
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_]]:
+    """(+1 dark / -1 light, known mask) over the symbol plus MARGIN modules of quiet zone.
+
+    The format bits are those of level L with ``mask`` (drm_panic always draws mask 0).
+    """
     n = tables.size(version)
     value, reserved = layout.function_modules(version)
     val = value.astype(np.int8).copy()
-    fmt = tables.format_word(0)
+    fmt = tables.format_word(mask)
     first, second = layout.format_positions(version)
     for positions in (first, second):
         for i, p in enumerate(positions):
@@ -82,9 +88,9 @@ def _features(z: F64, radius: int) -> F64:
     return np.stack(cols, axis=-1)
 
 
-def equalise(z: F64, version: int, radius: int = 1, rounds: int = 1) -> F64:
+def equalise(z: F64, version: int, radius: int = 1, rounds: int = 1, mask: int = 0) -> F64:
     """Least-squares neighbourhood equaliser trained on known modules, then on decisions."""
-    target, known = known_modules(version)
+    target, known = known_modules(version, mask)
     feats = _features(z, radius)
     x = feats[known]
     y = target[known].astype(np.float64)
@@ -98,6 +104,15 @@ def equalise(z: F64, version: int, radius: int = 1, rounds: int = 1) -> F64:
         w, *_ = np.linalg.lstsq(x, t[sym], rcond=None)
         out = feats @ w
     return out
+
+
+def read_mask(values: F64, version: int) -> int:
+    """The data mask from the sampled format information; 0 (drm_panic's) if unreadable."""
+    first, second = layout.format_positions(version)
+    sym = symbol_values(values)
+    bits = [[int(sym[p] > 0) for p in copy] for copy in (first, second)]
+    ec, mask, dist = read_format(bits[0], bits[1])
+    return mask if dist <= 3 and ec == tables.EC_LEVEL_BITS_L else 0
 
 
 def symbol_values(values: F64) -> F64:

@@ -48,20 +48,24 @@ class SymbolState:
         return sum(b is None for b in self.blocks)
 
 
-def codewords_and_reliability(values: F64, version: int) -> tuple[npt.NDArray[np.uint8], F64]:
+def codewords_and_reliability(
+    values: F64, version: int, mask: int = 0
+) -> tuple[npt.NDArray[np.uint8], F64]:
     """Placed codeword stream (hard decisions, unmasked) and a confidence per codeword."""
     rows, cols = data_index(version)
     v = values[rows, cols]
-    bits = (v > 0).astype(np.uint8) ^ mask_array(version, 0)[rows, cols]
+    bits = (v > 0).astype(np.uint8) ^ mask_array(version, mask)[rows, cols]
     cw = np.packbits(bits)
     rel = np.abs(v).reshape(-1, 8).min(axis=1)
     return cw, rel
 
 
-def decode_blocks(state: SymbolState, values: F64, slack: int = 2, max_tries: int = 16) -> None:
+def decode_blocks(
+    state: SymbolState, values: F64, slack: int = 2, max_tries: int = 16, mask: int = 0
+) -> None:
     """Try to decode every still-missing block of ``state`` from module ``values``."""
     version = state.version
-    cw, rel = codewords_and_reliability(values, version)
+    cw, rel = codewords_and_reliability(values, version, mask)
     layout_ = tables.block_layout(version)
     for b, idx in enumerate(block_indices(version)):
         if state.blocks[b] is not None:

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kpanic.errors import KpanicError
 from kpanic.web.deps import get_repo, require_admin
+from kpanic.web.params import Id
 from kpanic.web.render import render
 from kpanic.web.security import ADMIN_COOKIE, Admin, check_csrf
 
@@ -84,7 +85,7 @@ def _do(fn: object) -> object:
 @router.post("/groups/{group_id}/merge", name="group_merge")
 def group_merge(
     request: Request,
-    group_id: int,
+    group_id: Id,
     admin: Annotated[Admin, Depends(require_admin)],
     sources: Annotated[str, Form(max_length=10_000)],
     csrf_token: CsrfField = "",
@@ -98,7 +99,7 @@ def group_merge(
 @router.post("/reports/{report_id}/split", name="report_split")
 def report_split(
     request: Request,
-    report_id: int,
+    report_id: Id,
     admin: Annotated[Admin, Depends(require_admin)],
     csrf_token: CsrfField = "",
 ) -> Response:
@@ -110,7 +111,7 @@ def report_split(
 @router.post("/reports/{report_id}/delete", name="report_delete")
 def report_delete(
     request: Request,
-    report_id: int,
+    report_id: Id,
     admin: Annotated[Admin, Depends(require_admin)],
     csrf_token: CsrfField = "",
 ) -> Response:
@@ -166,7 +167,7 @@ def admin_create_token(
 @router.post("/admin/tokens/{token_id}/revoke", name="admin_revoke_token")
 def admin_revoke_token(
     request: Request,
-    token_id: int,
+    token_id: Id,
     admin: Annotated[Admin, Depends(require_admin)],
     csrf_token: CsrfField = "",
 ) -> Response:

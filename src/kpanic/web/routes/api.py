@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field
 from kpanic.web import intake
 from kpanic.web.deps import enforce_rate_limit, get_repo, require_admin
 from kpanic.web.params import (
+    MAX_ID,
     GroupSortParam,
+    Id,
     OrderParam,
     Paging,
     ReportSortParam,
@@ -34,7 +36,7 @@ class SubmitRequest(BaseModel):
 
 class SubmitResponse(BaseModel):
     id: int
-    report_id: int
+    report_id: Id
     group_id: int | None
     is_new: bool
     group_is_new: bool
@@ -141,7 +143,7 @@ def api_list_reports(
     paging: Annotated[Paging, Depends(paging_dep)],
     sort: ReportSortParam = "received_at",
     order: OrderParam = "desc",
-    group_id: int | None = None,
+    group_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> dict[str, Any]:
     page = get_repo(request).list_reports(
         filters,
@@ -155,7 +157,7 @@ def api_list_reports(
 
 
 @router.get("/reports/{report_id}", summary="One report with its texts and results")
-def api_get_report(request: Request, report_id: int) -> dict[str, Any]:
+def api_get_report(request: Request, report_id: Id) -> dict[str, Any]:
     detail = get_repo(request).get_report(report_id)
     if detail is None:
         raise HTTPException(404, f"no report {report_id}")
@@ -167,7 +169,7 @@ def api_get_report(request: Request, report_id: int) -> dict[str, Any]:
     response_class=PlainTextResponse,
     summary="The report's input as received (log text, panic URL or QR payload)",
 )
-def api_get_report_raw(request: Request, report_id: int) -> PlainTextResponse:
+def api_get_report_raw(request: Request, report_id: Id) -> PlainTextResponse:
     detail = get_repo(request).get_report(report_id)
     if detail is None:
         raise HTTPException(404, f"no report {report_id}")
@@ -197,7 +199,7 @@ def api_list_groups(
 
 @router.get("/groups/{group_id}", summary="A group with a page of its reports")
 def api_get_group(
-    request: Request, group_id: int, paging: Annotated[Paging, Depends(paging_dep)]
+    request: Request, group_id: Id, paging: Annotated[Paging, Depends(paging_dep)]
 ) -> dict[str, Any]:
     detail = get_repo(request).get_group(group_id, page=paging.page, per_page=paging.per_page)
     if detail is None:
@@ -228,7 +230,7 @@ def api_facets(request: Request, dim: str) -> list[dict[str, Any]]:
 
 @router.delete("/reports/{report_id}", summary="Delete a report (admin)")
 def api_delete_report(
-    request: Request, report_id: int, admin: Annotated[Admin, Depends(require_admin)]
+    request: Request, report_id: Id, admin: Annotated[Admin, Depends(require_admin)]
 ) -> dict[str, Any]:
     _admin_csrf(request, admin)
     if not get_repo(request).delete_report(report_id):
@@ -239,7 +241,7 @@ def api_delete_report(
 @router.post("/groups/{group_id}/merge", summary="Merge other groups into this one (admin)")
 def api_merge_groups(
     request: Request,
-    group_id: int,
+    group_id: Id,
     body: MergeRequest,
     admin: Annotated[Admin, Depends(require_admin)],
 ) -> dict[str, Any]:
@@ -249,7 +251,7 @@ def api_merge_groups(
 
 @router.post("/reports/{report_id}/split", summary="Move a report into a new group (admin)")
 def api_split_report(
-    request: Request, report_id: int, admin: Annotated[Admin, Depends(require_admin)]
+    request: Request, report_id: Id, admin: Annotated[Admin, Depends(require_admin)]
 ) -> dict[str, Any]:
     _admin_csrf(request, admin)
     return _admin_call(lambda: get_repo(request).split_report_to_new_group(report_id))
@@ -278,7 +280,7 @@ def api_create_token(
 
 @router.delete("/tokens/{token_id}", summary="Revoke an API token (admin)")
 def api_revoke_token(
-    request: Request, token_id: int, admin: Annotated[Admin, Depends(require_admin)]
+    request: Request, token_id: Id, admin: Annotated[Admin, Depends(require_admin)]
 ) -> dict[str, Any]:
     _admin_csrf(request, admin)
     if not get_repo(request).revoke_token(token_id):

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from kpanic.web import charts, intake
 from kpanic.web.deps import enforce_rate_limit, filter_params, get_repo
-from kpanic.web.params import GroupSortParam, OrderParam, Paging, filters_dep, paging_dep
+from kpanic.web.params import GroupSortParam, Id, OrderParam, Paging, filters_dep, paging_dep
 from kpanic.web.render import render
 from kpanic.web.security import check_csrf
 from kpanic.web.views import crash_context
@@ -57,7 +57,7 @@ def groups_page(
 
 @router.get("/groups/{group_id}", response_class=HTMLResponse, name="group_page")
 def group_page(
-    request: Request, group_id: int, paging: Annotated[Paging, Depends(paging_dep)]
+    request: Request, group_id: Id, paging: Annotated[Paging, Depends(paging_dep)]
 ) -> Response:
     detail = get_repo(request).get_group(group_id, page=paging.page, per_page=paging.per_page)
     if detail is None:
@@ -98,7 +98,7 @@ def reports_page(
 @router.get("/reports/{report_id}", response_class=HTMLResponse, name="report_page")
 def report_page(
     request: Request,
-    report_id: int,
+    report_id: Id,
     submitted: Annotated[Literal["new", "duplicate"] | None, Query()] = None,
 ) -> Response:
     detail = get_repo(request).get_report(report_id)
@@ -124,7 +124,7 @@ def report_page(
 
 
 @router.get("/reports/{report_id}/raw", response_class=PlainTextResponse, name="report_raw")
-def report_raw(request: Request, report_id: int) -> Response:
+def report_raw(request: Request, report_id: Id) -> Response:
     """The input as received, as text/plain (never rendered as HTML by the browser)."""
     detail = get_repo(request).get_report(report_id)
     if detail is None:
@@ -162,7 +162,7 @@ def stats_page(
         {
             "nav": "stats",
             "stats": stats,
-            "svg": {k: Markup(v) for k, v in svg.items()},  # noqa: S704 - labels escaped
+            "svg": {k: Markup(v) for k, v in svg.items()},
             "prevented_share": (100.0 * prevented / known) if known else None,
             "params": filter_params(filters),
             "bucket": bucket,

@@ -80,7 +80,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("day", "dim", "value", name=op.f("pk_daily_counts")),
     )
     with op.batch_alter_table("daily_counts", schema=None) as batch_op:
-        batch_op.create_index("ix_daily_counts_dim_day", ["dim", "day"], unique=False)
+        batch_op.create_index(
+            "ix_daily_counts_dim_value_day", ["dim", "value", "day", "count"], unique=False
+        )
 
     op.create_table(
         "group_facets",
@@ -244,7 +246,7 @@ def downgrade():
 
     op.drop_table("group_facets")
     with op.batch_alter_table("daily_counts", schema=None) as batch_op:
-        batch_op.drop_index("ix_daily_counts_dim_day")
+        batch_op.drop_index("ix_daily_counts_dim_value_day")
 
     op.drop_table("daily_counts")
     with op.batch_alter_table("crash_groups", schema=None) as batch_op:

@@ -1,0 +1,128 @@
+"""End to end in a real Chromium: a panic link with its data in the fragment is decoded in the
+browser, nothing reaches the server before the person agrees, then the crash shows up in its
+group and on the statistics page. Also: hostile text in a kmsg or URL never runs as script."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.web.conftest import demo_log, kmsg_urls, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def _report_count(server) -> int:  # type: ignore[no-untyped-def]
+    return int(httpx.get(server.url + "/api/v1/reports").json()["total"])
+
+
+def test_fragment_link_submit_group_and_stats(page, live_server) -> None:  # type: ignore[no-untyped-def]
+    vector = kmsg_urls("fido2")[0]
+    query = vector["url"].split("?", 1)[1]
+    digits = query.split("z=", 1)[1]
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url + " " + (r.post_data or "")))
+
+    page.goto(f"{live_server.url}/report#?{query}")
+    page.wait_for_selector("#fragment-decoded:not([hidden])", timeout=20_000)
+    # The browser decoded exactly the kernel's log.
+    assert page.inner_text("#frag-text").strip() == vector["plaintext"].strip()
+    assert page.inner_text("#frag-arch") == query.split("a=", 1)[1].split("&", 1)[0]
+    screenshot(page, "01-fragment-decoded")
+
+    # Privacy: before the click, no request carried the data and nothing was stored.
+    assert not any(digits[:40] in r for r in requests)
+    assert digits[:40] not in live_server.log()
+    assert _report_count(live_server) == 0
+
+    page.click("#submit-fragment")
+    page.wait_for_selector("#submit-result:not([hidden])", timeout=30_000)
+    assert any(digits[:40] in r for r in requests)  # sent only now, after consent
+    assert _report_count(live_server) == 1
+    title = page.inner_text("#result-title")
+    assert title and title != "(no crash found in this log)"
+    screenshot(page, "02-fragment-submitted")
+
+    page.click("#result-link")
+    page.wait_for_selector("h1")
+    assert page.inner_text("h1").strip() == title
+    assert page.locator("#group-reports tbody tr").count() == 1
+    assert page.locator("ol.frames li").count() > 0
+    screenshot(page, "03-group")
+
+    page.goto(live_server.url + "/groups")
+    assert title in page.inner_text("#groups")
+    screenshot(page, "04-groups")
+
+    page.goto(live_server.url + "/stats")
+    assert page.inner_text("#stat-total").strip() == "1"
+    assert page.locator(".chart svg rect").count() > 3
+    screenshot(page, "05-stats")
+
+
+def test_query_link_preview_then_submit(page, live_server) -> None:  # type: ignore[no-untyped-def]
+    vector = kmsg_urls("legacy")[0]
+    query = vector["url"].split("?", 1)[1]
+    page.goto(f"{live_server.url}/report?{query}")
+    assert "not stored yet" in page.inner_text(".alert.info")
+    assert _report_count(live_server) == 0
+    screenshot(page, "06-query-preview")
+    page.click("#submit-url")
+    page.wait_for_url("**/reports/*?submitted=new")
+    assert _report_count(live_server) == 1
+    assert vector["plaintext"].splitlines()[-1].strip()[-30:] in page.inner_text("#kmsg")
+    screenshot(page, "07-report")
+
+
+HOSTILE = [
+    "<script>window.__xss = 1</script>",
+    '<img src=x onerror="window.__xss = 2">',
+    '"><svg onload="window.__xss = 3">',
+]
+
+
+def _hostile_log() -> str:
+    lines = demo_log(428).splitlines()
+    return (
+        "\n".join([lines[0], *(f"[    1.00000{i}] {h}" for i, h in enumerate(HOSTILE)), *lines[1:]])
+        + "\n"
+    )
+
+
+def test_hostile_kmsg_and_url_parameters_never_run(page, live_server) -> None:  # type: ignore[no-untyped-def]
+    from kpanic.qr.kmsg import build_url, url_mode
+
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    prefix = build_url(
+        live_server.url + "/report",
+        arch='x86_64"><script>window.__xss=4</script>',
+        kernel="<img src=x onerror=window.__xss=5>",
+    )
+    url = url_mode(_hostile_log(), prefix).code.text
+    query = url.split("?", 1)[1]
+
+    # 1. fragment page (decoded by script, shown with textContent)
+    page.goto(f"{live_server.url}/report#?{query}")
+    page.wait_for_selector("#fragment-decoded:not([hidden])", timeout=20_000)
+    assert HOSTILE[0] in page.inner_text("#frag-text")  # shown as text...
+    assert page.evaluate("window.__xss") is None  # ...never run
+    # 2. server-rendered preview of the same link
+    page.goto(f"{live_server.url}/report?{query}")
+    html = page.content()
+    assert "<script>window.__xss" not in html and "&lt;script&gt;window.__xss" in html
+    assert page.evaluate("window.__xss") is None
+    page.click("#submit-url")
+    page.wait_for_url("**/reports/*")
+    report_url = page.url
+    # 3. every page that shows the stored report
+    for path in (report_url, "/groups", "/reports", "/stats", "/groups/1", "/reports/1/raw"):
+        page.goto(path if path.startswith("http") else live_server.url + path)
+        assert page.evaluate("window.__xss") is None, path
+        if not path.endswith("/raw"):
+            assert "<script>window.__xss" not in page.content(), path
+    raw = httpx.get(live_server.url + "/reports/1/raw")
+    assert raw.headers["content-type"].startswith("text/plain")
+    assert raw.headers["x-content-type-options"] == "nosniff"
+    assert not dialogs
+    screenshot(page, "08-hostile-report")
