@@ -1,7 +1,9 @@
 """Benchmark the panic QR codec: kernel-exact encoding from a kmsg, and panic URL decoding.
 
 Targets: a full version 40 code from a kmsg in under 20 ms; a 4 KB panic URL decoded in
-under 1 ms. Run: .venv/bin/python benchmarks/bench_qr.py [--repeat N]
+under 1 ms. The targets are checked against the median CPU time of the calling process (wall
+time is printed too: on a machine shared with other jobs it mostly measures their load).
+Run: .venv/bin/python benchmarks/bench_qr.py [--repeat N]
 """
 
 from __future__ import annotations
@@ -29,15 +31,19 @@ def _vector(name: str, vid: str) -> dict:
     return next(v for v in data["vectors"] if v["id"] == vid)
 
 
-def measure(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+def measure(fn: Callable[[], object], repeat: int) -> tuple[float, float, float]:
+    """(median wall ms, p95 wall ms, median CPU ms); CPU time is what the shared machine's
+    other processes cannot inflate, wall time is what a caller waits."""
     fn()  # warm caches (per-version templates, GF tables)
-    times = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    wall.sort()
+    p95 = wall[min(len(wall) - 1, int(0.95 * len(wall)))]
+    return statistics.median(wall), p95, statistics.median(cpu)
 
 
 def main() -> int:
@@ -90,16 +96,16 @@ def main() -> int:
             None,
         ),
     ]
-    print(f"{'case':<52} {'median ms':>10} {'p95 ms':>9} {'target':>8}")
+    print(f"{'case':<52} {'median ms':>10} {'p95 ms':>9} {'cpu ms':>8} {'target':>9}")
     failed = False
     for name, fn, target in cases:
-        med, p95 = measure(fn, args.repeat)
+        med, p95, cpu = measure(fn, args.repeat)
         mark = ""
         if target is not None:
-            ok = med < target
+            ok = cpu < target  # judged on CPU time; wall time on a shared box measures the others
             failed |= not ok
             mark = f"<{target:g} {'ok' if ok else 'MISS'}"
-        print(f"{name:<52} {med:>10.3f} {p95:>9.3f} {mark:>8}")
+        print(f"{name:<52} {med:>10.3f} {p95:>9.3f} {cpu:>8.3f} {mark:>9}")
     return 1 if failed else 0
 
 

@@ -217,3 +217,14 @@ def test_panic_description_and_release_from_log() -> None:
         == "6.15.0-rc1"
     )
     assert release_from_log(b"nothing\n") is None
+
+
+def test_decode_corrupt_image_is_an_error_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("kpanic.qr.image.pipeline")
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 50)
+    code, out, _ = _run(["qr", "decode", str(bad), "--json"], capsys)
+    record = json.loads(out)
+    assert code == 1 and record["ok"] is False and record["error"]

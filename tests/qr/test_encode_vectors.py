@@ -36,8 +36,13 @@ FITTING = [v for v in vectors() if v["width"]]
 TOO_LARGE = [v for v in vectors() if not v["width"]]
 
 
+@cache
+def _encode_cached(data_hex: str, url_prefix: str | None, encoding: str) -> enc.QrCode:
+    return enc.encode(bytes.fromhex(data_hex), url_prefix, encoding=encoding)  # type: ignore[arg-type]
+
+
 def _encode(vec: dict) -> enc.QrCode:
-    return enc.encode(bytes.fromhex(vec["data_hex"]), vec["url_prefix"], encoding=vec["_encoding"])
+    return _encode_cached(vec["data_hex"], vec["url_prefix"], vec["_encoding"])
 
 
 def test_vector_set_is_loaded() -> None:

@@ -61,7 +61,7 @@ def test_reprocess_prints_summary(
     _write(tmp_path / "logs", crash_logs[:3])
     assert main(["import", str(tmp_path / "logs"), "--db", db_url, "-j", "1"]) == 0
     capsys.readouterr()
-    assert main(["reprocess", "--db", db_url]) == 0
+    assert main(["reprocess", "--db", db_url, "-j", "2"]) == 0
     assert "reprocessed 3 reports: 0 moved" in capsys.readouterr().out
 
 

@@ -30,7 +30,9 @@ def test_concurrent_writers_store_each_content_once(repo: Repository, crash_logs
     prepared = [prepare_log(log, scrub=False) for log in logs]
     workers = 4
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        results = list(pool.map(_writer, [repo.url] * workers, [prepared] * workers, range(workers)))
+        results = list(
+            pool.map(_writer, [repo.url] * workers, [prepared] * workers, range(workers))
+        )
     new = [rid for res in results for rid, is_new in res if is_new]
     assert len(new) == len(set(new)) == len(logs)  # each content stored exactly once
     ids_per_worker = [sorted(rid for rid, _ in res) for res in results]

@@ -98,7 +98,12 @@ def _read_capped(stream: BinaryIO, what: str) -> bytes:
 def _photo_payload(source: str | os.PathLike[str] | bytes) -> str:
     from kpanic.qr.image import decode_photo  # lazy: pulls in OpenCV
 
-    return decode_photo(source).payload
+    try:
+        return decode_photo(source).payload
+    except (KpanicError, OSError):
+        raise
+    except Exception as exc:  # one unreadable picture must not abort a batch of inputs
+        raise KpanicError(f"the image decoder failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _text_payload(raw: bytes, what: str) -> str:

@@ -68,6 +68,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="re-parse, re-classify and re-group stored reports after an upgrade",
     )
     _add_db(p)
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="parser processes")
     p.add_argument("--quiet", action="store_true", help="print only the summary line")
     p.set_defaults(handler=_reprocess)
 
@@ -250,7 +251,7 @@ def _reprocess(args: argparse.Namespace) -> int:
             def report(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            summary = repo.reprocess(progress=report)
+            summary = repo.reprocess(progress=report, jobs=max(1, args.jobs))
     finally:
         repo.close()
     if not args.quiet:

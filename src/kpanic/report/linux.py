@@ -126,6 +126,15 @@ class HeaderIndex:
         self.positions = found
         # Per line start: split_line() result, shared by the successive reports of one log.
         self.splits: dict[int, tuple[str, str, bool]] = {}
+        self._kinds: dict[int, Kind | None] = {}  # per line start: match_kind()
+
+    def kind_at(self, line_start: int, line: str) -> Kind | None:
+        """match_kind(line), remembered: successive reports rescan the same lines."""
+        try:
+            return self._kinds[line_start]
+        except KeyError:
+            kind = self._kinds[line_start] = match_kind(line)
+            return kind
 
     def next(self, pos: int, stop: int) -> int:
         """The first header offset in [pos, stop), or ``stop``."""
@@ -157,7 +166,7 @@ def find_first(
         le = text.find("\n", hit)
         if le == -1:
             le = len(text)
-        kind = match_kind(text[ls:le])
+        kind = index.kind_at(ls, text[ls:le])
         if kind is not None:
             return kind, ls
         pos = le + 1
@@ -213,7 +222,7 @@ def _find_report(
         if is_oops:
             oops_line = line
         if next_header < nxt:
-            if match_kind(line) is not None:
+            if index.kind_at(pos, line) is not None:
                 end_pos = nxt
                 if (
                     not is_oops

@@ -22,6 +22,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from kpanic.errors import KpanicError
-from kpanic.settings import Settings, get_settings
+from kpanic.settings import Settings, get_settings, resolve_database_url
 from kpanic.store import ingest as ingest_mod
 from kpanic.store.db import current_revision, make_engine, read_session, upgrade, write_session
 from kpanic.store.models import (
@@ -100,6 +102,7 @@ MAX_PER_PAGE = 500
 COUNT_CAP = 10_000  # filtered report lists count at most this many rows (then "10000+")
 FACETS = ("kernel", "arch", "distro")
 STAT_DIMS = ("bug_class", "rust_prevents", "language", "kernel", "arch", "distro")
+WRITE_ATTEMPTS = 3  # a deadlock victim or lock timeout is retried (the whole transaction)
 TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=5)
 
 
@@ -297,7 +300,7 @@ class Repository:
         """Open the database at ``url`` (``--db``; default from settings/env)."""
         self.settings = settings or get_settings(url)
         if url is not None and settings is not None:
-            self.settings = settings.with_(database_url=get_settings(url).database_url)
+            self.settings = settings.with_(database_url=resolve_database_url(url))
         self.url = self.settings.database_url
         self.engine = make_engine(self.url)
 
@@ -394,8 +397,14 @@ class Repository:
         if existing is not None:
             return existing
         try:
-            with write_session(self.engine) as s:
-                return self._store_in(s, prepared, client, when)
+            for attempt in range(WRITE_ATTEMPTS):
+                try:
+                    with write_session(self.engine) as s:
+                        return self._store_in(s, prepared, client, when)
+                except DBAPIError as exc:
+                    if attempt + 1 == WRITE_ATTEMPTS or not _retryable(exc):
+                        raise
+            raise AssertionError("unreachable")  # pragma: no cover
         except _Duplicate:
             existing = self._existing(prepared.content_hash)
             if existing is None:  # pragma: no cover - the winner's row vanished (deleted)
@@ -1210,113 +1219,133 @@ class Repository:
         self,
         *,
         batch_size: int = 200,
+        jobs: int = 1,
         progress: Callable[[int, int], None] | None = None,
     ) -> ReprocessSummary:
         """Re-parse and re-classify every stored report with the installed kpanic, re-group
         them (admin overrides first) and rebuild the affected groups' aggregates.
 
-        Reports whose full text was pruned are re-classified from their stored parse result.
-        ``progress(done, total)`` is called after each batch.
+        Parsing runs in ``jobs`` processes; one writer applies the results batch by batch
+        (each batch one transaction, so ingest can go on meanwhile). Reports whose full text
+        was pruned are re-classified from their stored parse result. ``progress(done,
+        total)`` is called after each batch.
         """
-        from kpanic.store.reprocess import reanalyze
+        from kpanic.store.reprocess import reanalyze_input
 
         with read_session(self.engine) as s:
             total = int(s.scalar(select(func.count()).select_from(Report)) or 0)
-        moved: list[Move] = []
-        errors: list[tuple[int, str]] = []
-        touched: set[int] = set()
-        created: list[int] = []
-        retitled = 0
-        done = 0
-        last_id = 0
-        while True:
-            with write_session(self.engine) as s:
-                batch = list(
-                    s.scalars(
-                        select(Report)
+        state = _ReprocessState()
+        pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
+        try:
+            last_id = 0
+            while True:
+                with read_session(self.engine) as s:
+                    rows = s.execute(
+                        select(
+                            Report.id,
+                            Report.source_kind,
+                            Report.original,
+                            Report.kmsg,
+                            Report.parse,
+                        )
                         .where(Report.id > last_id)
                         .order_by(Report.id)
                         .limit(batch_size)
-                    )
-                )
-                if not batch:
-                    break
-                split = dict(
-                    s.execute(
-                        select(GroupOverride.report_id, GroupOverride.group_id).where(
-                            GroupOverride.report_id.in_([r.id for r in batch])
-                        )
                     ).all()
+                if not rows:
+                    break
+                last_id = rows[-1].id
+                inputs = [tuple(r) for r in rows]
+                results = (
+                    list(pool.map(reanalyze_input, inputs, chunksize=8))
+                    if pool
+                    else [reanalyze_input(i) for i in inputs]
                 )
-                for r in batch:
-                    last_id = r.id
-                    try:
-                        info = reanalyze(r)
-                    except KpanicError as exc:
-                        errors.append((r.id, str(exc)))
-                        continue
-                    new_sig = _fit_signature(info.signature)
-                    changed = (
-                        info.title != r.title
-                        or info.bug_class != r.bug_class
-                        or info.rust_prevents != r.rust_prevents
-                        or info.language != r.language
-                    )
-                    old_gid, old_sig, old_title = r.group_id, r.signature, r.title
-                    when = _utc(r.received_at) or _now()
-                    if r.id in split:
-                        new_gid, is_new = split[r.id], False
-                    else:
-                        new_gid, is_new = self._resolve_group(s, new_sig, info, when)
-                    if is_new:
-                        created.append(new_gid)
-                    if changed:
-                        self._bump_daily(s, _day(when), _dims(r), -1)
-                    r.parse = info.parse if not r.pruned else _strip_texts(info.parse)
-                    r.classification = info.classification
-                    r.title = info.title
-                    r.type = info.type
-                    r.bug_class = info.bug_class
-                    r.rust_prevents = info.rust_prevents
-                    r.language = info.language
-                    r.signature = new_sig
-                    r.signature_version = info.signature_version
-                    r.parser_version = info.parser_version
-                    r.classifier_version = info.classifier_version
-                    r.corrupted = info.corrupted
-                    if info.kernel and not r.kernel:
-                        r.kernel = info.kernel
-                    if info.arch and not r.arch:
-                        r.arch = info.arch
-                    if changed:
-                        self._bump_daily(s, _day(when), _dims(r), +1)
-                    if new_gid != old_gid:
-                        r.group_id = new_gid
-                        touched.update(g for g in (old_gid, new_gid) if g is not None)
-                        moved.append(
-                            Move(r.id, old_gid, new_gid, old_sig, new_sig, old_title, info.title)
-                        )
-                    elif changed:
-                        retitled += 1
-                        touched.add(new_gid)
-                done += len(batch)
-            if progress:
-                progress(done, total)
+                with write_session(self.engine) as s:
+                    self._apply_reanalysis(s, results, state)
+                state.done += len(rows)
+                if progress:
+                    progress(state.done, total)
+        finally:
+            if pool:
+                pool.shutdown(cancel_futures=True)
         removed: list[int] = []
-        for gid in sorted(touched):
+        for gid in sorted(state.touched):
             with write_session(self.engine) as s:
                 if not self._recompute_group(s, gid):
                     removed.append(gid)
                 else:
                     self._prune_group(s, gid)
         return ReprocessSummary(
-            reports=done,
-            moved=moved,
-            retitled=retitled,
-            groups_created=[g for g in created if g not in removed],
+            reports=state.done,
+            moved=state.moved,
+            retitled=state.retitled,
+            groups_created=[g for g in state.created if g not in removed],
             groups_removed=removed,
-            errors=errors,
+            errors=state.errors,
         )
+
+    def _apply_reanalysis(
+        self,
+        s: Session,
+        results: list[tuple[int, ingest_mod.Analysis | None, str | None]],
+        state: _ReprocessState,
+    ) -> None:
+        ids = [rid for rid, _, _ in results]
+        reports = {r.id: r for r in s.scalars(select(Report).where(Report.id.in_(ids)))}
+        split = dict(
+            s.execute(
+                select(GroupOverride.report_id, GroupOverride.group_id).where(
+                    GroupOverride.report_id.in_(ids)
+                )
+            ).all()
+        )
+        for rid, info, error in results:
+            r = reports.get(rid)
+            if r is None:  # deleted meanwhile
+                continue
+            if info is None:
+                state.errors.append((rid, error or "unknown error"))
+                continue
+            new_sig = _fit_signature(info.signature)
+            old_gid, old_sig, old_title = r.group_id, r.signature, r.title
+            old_dims = _dims(r)
+            when = _utc(r.received_at) or _now()
+            if rid in split:
+                new_gid, is_new = split[rid], False
+            else:
+                new_gid, is_new = self._resolve_group(s, new_sig, info, when)
+            if is_new:
+                state.created.append(new_gid)
+            r.parse = info.parse if not r.pruned else _strip_texts(info.parse)
+            r.classification = info.classification
+            r.title = info.title
+            r.type = info.type
+            r.bug_class = info.bug_class
+            r.rust_prevents = info.rust_prevents
+            r.language = info.language
+            r.signature = new_sig
+            r.signature_version = info.signature_version
+            r.parser_version = info.parser_version
+            r.classifier_version = info.classifier_version
+            r.corrupted = info.corrupted
+            r.kernel = r.kernel or info.kernel
+            r.arch = r.arch or info.arch
+            new_dims = _dims(r)
+            changed = new_dims != old_dims or info.title != old_title
+            if new_dims != old_dims:
+                self._bump_daily(s, _day(when), old_dims, -1)
+                self._bump_daily(s, _day(when), new_dims, +1)
+            if new_gid != old_gid:
+                r.group_id = new_gid
+                state.touched.update(g for g in (old_gid, new_gid) if g is not None)
+                state.moved.append(
+                    Move(rid, old_gid, new_gid, old_sig, new_sig, old_title, info.title)
+                )
+            elif changed:
+                state.retitled += 1
+                state.touched.add(new_gid)
+            s.flush()
 
     # ------------------------------------------------------------------ tokens
 
@@ -1366,6 +1395,24 @@ class Repository:
                 .values(revoked_at=_now())
             )
             return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    """Deadlock / serialization failure (PostgreSQL) or a lock timeout (SQLite): retry."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code in ("40P01", "40001"):
+        return True
+    return "database is locked" in str(exc.orig)
+
+
+@dataclasses.dataclass
+class _ReprocessState:
+    done: int = 0
+    retitled: int = 0
+    moved: list[Move] = dataclasses.field(default_factory=list)
+    errors: list[tuple[int, str]] = dataclasses.field(default_factory=list)
+    touched: set[int] = dataclasses.field(default_factory=set)
+    created: list[int] = dataclasses.field(default_factory=list)
 
 
 class _Duplicate(Exception):

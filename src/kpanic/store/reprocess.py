@@ -32,10 +32,30 @@ def report_from_dict(data: dict[str, Any]) -> CrashReport:
 
 def reanalyze(report: Report) -> Analysis:
     """A fresh Analysis of a stored report (KpanicError when it cannot be redone)."""
-    text = report.original if report.source_kind == "log" else report.kmsg
+    return _reanalyze(report.source_kind, report.original, report.kmsg, report.parse)
+
+
+def reanalyze_input(
+    row: tuple[Any, ...],
+) -> tuple[int, Analysis | None, str | None]:
+    """Process-pool worker: ``(id, source_kind, original, kmsg, parse)`` -> (id, analysis,
+    error). Errors come back as text so one bad report never stops a reprocess run."""
+    rid, kind, original, kmsg, parse = row
+    try:
+        return rid, _reanalyze(kind, original, kmsg, parse), None
+    except KpanicError as exc:
+        return rid, None, str(exc)
+    except Exception as exc:  # a parser/classifier bug on one old report
+        return rid, None, f"internal error: {type(exc).__name__}: {exc}"
+
+
+def _reanalyze(
+    kind: str, original: str | None, kmsg: str | None, parse: dict[str, Any] | None
+) -> Analysis:
+    text = original if kind == "log" else kmsg
     if text:
         return analyze(text)
-    stored = [r for r in (report.parse or {}).get("reports", []) if isinstance(r, dict)]
+    stored = [r for r in (parse or {}).get("reports", []) if isinstance(r, dict)]
     if not stored:
         raise NoCrashFound("the report has neither text nor a stored parse result")
     import kpanic.classify as classify_mod

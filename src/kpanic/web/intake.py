@@ -109,6 +109,76 @@ async def prepare(request: Request, kind: str, data: Any) -> Any:
         raise error_for(exc) from None
 
 
+def _known(kind: str, data: Any, request: Request) -> dict[str, Any] | None:
+    """The stored report with exactly this content, found without parsing (cheap: a decode and
+    one indexed lookup), so repeated submissions of one crash do not cost a full analysis."""
+    from kpanic.store.ingest import content_hash
+
+    cfg = request.app.state.config
+    if kind == "url":
+        from kpanic.qr.url import decode_payload
+
+        text = str(data).strip()
+        if len(text) > cfg.max_url_chars:
+            return None
+        kmsg: Any = decode_payload(text, max_kmsg_bytes=cfg.max_kmsg_bytes).kmsg
+    elif kind == "log" and isinstance(data, str):
+        kmsg = data
+    else:
+        return None
+    repo = get_repo(request)
+    report_id = repo.find_by_content(content_hash(kmsg))
+    if report_id is None:
+        return None
+    detail = repo.get_report(report_id)
+    if detail is None:  # deleted in between
+        return None
+    s = detail.summary
+    return _describe(
+        request,
+        {
+            "report_id": s.id,
+            "group_id": s.group_id,
+            "is_new": False,
+            "group_is_new": False,
+            "title": s.title,
+            "bug_class": s.bug_class,
+            "rust_prevents": s.rust_prevents,
+            "signature": s.signature,
+            "language": s.language,
+            "kernel": s.kernel,
+            "arch": s.arch,
+        },
+    )
+
+
+def _describe(request: Request, out: dict[str, Any]) -> dict[str, Any]:
+    out["id"] = out["report_id"]
+    out["report_url"] = str(request.url_for("report_page", report_id=out["report_id"]).path)
+    out["group_url"] = (
+        str(request.url_for("group_page", group_id=out["group_id"]).path)
+        if out["group_id"] is not None
+        else None
+    )
+    return out
+
+
+async def submit(request: Request, kind: str, data: Any, via: str) -> dict[str, Any]:
+    """Store one submission (or find it already stored) and describe the result."""
+    limit = request.app.state.config.processing_timeout_s
+    try:
+        with anyio.fail_after(limit):
+            known = await anyio.to_thread.run_sync(
+                partial(_known, kind, data, request), abandon_on_cancel=True
+            )
+    except Exception:
+        known = None  # the full path below reports the problem properly
+    if known is not None:
+        return known
+    prepared = await prepare(request, kind, data)
+    return await store(request, prepared, via)
+
+
 async def store(request: Request, prepared: Any, via: str) -> dict[str, Any]:
     """Commit the report, then describe it (ids, links, verdict) for the response."""
     from kpanic.store.views import ClientInfo
@@ -121,14 +191,7 @@ async def store(request: Request, prepared: Any, via: str) -> dict[str, Any]:
     )
     repo = get_repo(request)
     result = await anyio.to_thread.run_sync(partial(repo.store, prepared, client=client))
-    out = result.to_dict()
-    out["id"] = result.report_id
-    out["report_url"] = str(request.url_for("report_page", report_id=result.report_id).path)
-    out["group_url"] = (
-        str(request.url_for("group_page", group_id=result.group_id).path)
-        if result.group_id is not None
-        else None
-    )
+    out = _describe(request, result.to_dict())
     out["language"] = prepared.language
     out["kernel"] = prepared.kernel
     out["arch"] = prepared.arch

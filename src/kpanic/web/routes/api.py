@@ -85,8 +85,8 @@ async def api_submit_report(request: Request, body: SubmitRequest) -> JSONRespon
         raise HTTPException(422, "give exactly one of url, payload or log")
     await _rate_limit(request)
     kind, value = present[0]
-    prepared = await intake.prepare(request, "log" if kind == "log" else "url", value)
-    return _submitted(await intake.store(request, prepared, "api"))
+    kind = "log" if kind == "log" else "url"
+    return _submitted(await intake.submit(request, kind, value, "api"))
 
 
 @router.post(
@@ -101,8 +101,7 @@ async def api_submit_photo(
 ) -> JSONResponse:
     await _rate_limit(request)
     data = await _read_upload(request, photo, request.app.state.settings.max_photo_bytes)
-    prepared = await intake.prepare(request, "photo", data)
-    return _submitted(await intake.store(request, prepared, "api"))
+    return _submitted(await intake.submit(request, "photo", data, "api"))
 
 
 @router.post(
@@ -117,8 +116,7 @@ async def api_submit_log_file(
 ) -> JSONResponse:
     await _rate_limit(request)
     data = await _read_upload(request, file, request.app.state.settings.max_log_bytes)
-    prepared = await intake.prepare(request, "log", data)
-    return _submitted(await intake.store(request, prepared, "api"))
+    return _submitted(await intake.submit(request, "log", data, "api"))
 
 
 async def _rate_limit(request: Request) -> None:

@@ -203,8 +203,7 @@ async def submit_form(
         data = url if kind == "url" else log
         if not data.strip():
             raise HTTPException(422, f"the {kind} field is empty")
-    prepared = await intake.prepare(request, kind, data)
-    result = await intake.store(request, prepared, "web")
+    result = await intake.submit(request, kind, data, "web")
     return RedirectResponse(
         f"{result['report_url']}?submitted={'new' if result['is_new'] else 'duplicate'}",
         status_code=303,

@@ -50,8 +50,7 @@ async def report_intake_submit(
     """The "Submit this crash report" form of the preview page: store, then show the report."""
     check_csrf(request, csrf_token)
     await anyio.to_thread.run_sync(enforce_rate_limit, request)
-    prepared = await intake.prepare(request, "url", url)
-    result = await intake.store(request, prepared, "web")
+    result = await intake.submit(request, "url", url, "web")
     return RedirectResponse(
         f"{result['report_url']}?submitted={'new' if result['is_new'] else 'duplicate'}",
         status_code=303,
