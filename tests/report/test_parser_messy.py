@@ -126,7 +126,10 @@ def test_caller_tags_without_timestamps_separate_tasks() -> None:
 
 def test_mail_quote_needs_most_lines_quoted() -> None:
     """A single '>' line (shell prompt, diff) does not switch quote stripping on."""
-    log = "> echo c > /proc/sysrq-trigger\n[  1.0] Kernel panic - not syncing: sysrq triggered crash\n"
+    log = (
+        "> echo c > /proc/sysrq-trigger\n"
+        "[  1.0] Kernel panic - not syncing: sysrq triggered crash\n"
+    )
     rep = parse(log).primary
     assert rep is not None
     assert rep.title == "kernel panic: sysrq triggered crash"

@@ -1,4 +1,4 @@
-"""Bad input: garbage, binary, oversized, huge lines, crafted backtracking bait. Never a crash or hang.
+"""Bad input (garbage, binary, oversized, huge lines, backtracking bait): never a crash or hang.
 
 Time limits here are generous upper bounds (the machine is shared); they catch quadratic or worse
 behaviour, which would take minutes, not a few percent of slowdown.

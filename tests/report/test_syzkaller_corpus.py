@@ -54,6 +54,10 @@ def compare(case: CorpusCase) -> dict[str, tuple[object, object]]:
     if rep is not None:
         sane = 0 <= rep.start < rep.end <= len(case.log) and bool(rep.title) and bool(rep.text)
         checks["positions"] = (True, sane)
+        # Upstream: parsing again from the start offset finds the same title at that offset.
+        if rep.start:
+            again = parse(case.log[rep.start :]).primary
+            checks["reparse"] = ((rep.title, 0), (again.title, again.start) if again else None)
     mismatches = {}
     for name, (want, got) in checks.items():
         ok = want == got

@@ -126,3 +126,30 @@ def test_hostile_kmsg_and_url_parameters_never_run(page, live_server) -> None:  
     assert raw.headers["x-content-type-options"] == "nosniff"
     assert not dialogs
     screenshot(page, "08-hostile-report")
+
+
+def test_admin_logs_in_and_merges_groups(page, live_server) -> None:  # type: ignore[no-untyped-def]
+    from kpanic.store.repository import Repository
+
+    ids = []
+    for n in (748, 749):  # two Rust panics
+        r = httpx.post(live_server.url + "/api/v1/reports", json={"log": demo_log(n)}, timeout=30)
+        assert r.status_code == 201
+        ids.append(r.json()["group_id"])
+    with Repository(live_server.db_url) as repo:
+        token = repo.create_token("browser-admin").token
+
+    page.goto(live_server.url + f"/groups/{ids[0]}")
+    assert page.locator("ol.frames li.rust").count() > 0  # Rust frames are marked
+    assert page.locator("text=Merge").count() == 0  # no admin controls for visitors
+    page.goto(live_server.url + "/admin/login")
+    page.fill("input[name=token]", token)
+    page.click("form.card button[type=submit]")
+    page.wait_for_url("**/groups")
+    page.goto(live_server.url + f"/groups/{ids[0]}")
+    page.fill("input[name=sources]", str(ids[1]))
+    with page.expect_navigation():
+        page.click("button:has-text('Merge')")
+    assert page.locator("#group-reports tbody tr").count() == 2
+    assert "Merged in" in page.inner_text("main")
+    screenshot(page, "09-admin-merged-group")

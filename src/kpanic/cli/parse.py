@@ -92,8 +92,11 @@ _EMPTY = report_json(CrashReport(title="", type="unknown"))
 def result_json(name: str, result: ParseResult) -> dict[str, Any]:
     """One input's JSON object: its first crash's fields plus ``reports`` for the others."""
     first = result.primary
-    body = report_json(first) if first is not None else {k: None for k in _EMPTY}
-    if first is None:
+    body: dict[str, Any]
+    if first is not None:
+        body = report_json(first)
+    else:
+        body = {k: None for k in _EMPTY}
         body.update(alt_titles=[], frames=[], corrupted=False, panicked=False)
     return {
         "file": name,

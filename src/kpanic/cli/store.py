@@ -176,6 +176,7 @@ def _import(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from kpanic.store.ingest import log_file_hash
     from kpanic.store.views import ClientInfo
 
     files = list(iter_input_files(args.paths))
@@ -183,11 +184,21 @@ def _import(args: argparse.Namespace) -> int:
         raise KpanicError("no files to import")
     repo = _repo(args)
     console = Console(stderr=True)
+    new = dup = new_groups = 0
+    total = len(files)
+    # Logs already stored (same content hash) are not parsed again.
+    todo = []
+    for f in files:
+        key = log_file_hash(f, repo.settings)
+        if key is not None and repo.find_by_content(key) is not None:
+            dup += 1
+        else:
+            todo.append(f)
+    files = todo
     jobs = [(f, args.scrub, repo.settings) for f in files]
     client = ClientInfo(via="import")
-    new = dup = new_groups = 0
     errors: list[tuple[Path, str]] = []
-    workers = max(1, min(args.jobs, len(files)))
+    workers = max(1, min(args.jobs, len(files) or 1))
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
     try:
         results: Iterable[tuple[Any, str | None]] = (
@@ -200,7 +211,7 @@ def _import(args: argparse.Namespace) -> int:
             TimeRemainingColumn(),
             console=console,
         ) as progress:
-            task = progress.add_task("importing", total=len(files))
+            task = progress.add_task("importing", total=total, completed=dup)
             for path, (prepared, error) in zip(files, results, strict=True):
                 progress.advance(task)
                 if prepared is None:
@@ -218,10 +229,14 @@ def _import(args: argparse.Namespace) -> int:
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
+        if new:
+            from kpanic.store.db import refresh_statistics
+
+            refresh_statistics(repo.engine)
         repo.close()
     print(
         f"imported {new} new reports ({new_groups} new groups), {dup} already stored, "
-        f"{len(errors)} skipped, from {len(files)} files"
+        f"{len(errors)} skipped, from {total} files"
     )
     for path, error in errors[:50]:
         print(f"  skipped {path}: {error}", file=sys.stderr)

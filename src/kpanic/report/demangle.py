@@ -87,6 +87,8 @@ def _try_demangle(symbol: str) -> str | None:
     if not isinstance(symbol, str) or len(symbol) > MAX_SYMBOL or "_" not in symbol[:20]:
         return None
     prefix, body = _split_prefix(symbol)
+    if not body.startswith(("_R", "_ZN")):
+        return None
     body = _LLVM_SUFFIX.sub("", body)
     try:
         if body.startswith("_R"):

@@ -47,6 +47,11 @@ _RIP = re.compile(
     r"(?:\s+\[([A-Za-z0-9_.\-]+)\])?(?:\s+([A-Za-z0-9_\-./]+\.[a-z]+):([0-9]+))?",
     re.ASCII,
 )
+# scripts/decode_stacktrace.sh: "func (path/file.c:12)", "? <a::B as c::D>::f (x.rs:3 y.rs:4)".
+_DECODED = re.compile(
+    r"^\s*(\?\s+)?([A-Za-z0-9_:<>&*, ]+?) \(([A-Za-z0-9_\-./]+\.[a-zS]+):([0-9]+)[ :)]",
+    re.ASCII,
+)
 _MARKERS = ("<IRQ>", "</IRQ>", "<TASK>", "</TASK>", "<NMI>", "</NMI>", "<EOI>", "<SOFTIRQ>")
 
 
@@ -62,41 +67,67 @@ def _make(
     unreliable: bool = False,
     address: str | None = None,
 ) -> Frame:
+    return Frame(*_fields(raw, offset, size, module, file, line, inline, unreliable, address))
+
+
+_FrameFields = tuple[
+    str, str, int | None, int | None, str | None, str | None, int | None, bool, bool, Language,
+    int | None,
+]  # fmt: skip
+
+
+def _fields(
+    raw: str,
+    offset: str | None,
+    size: str | None,
+    module: str | None,
+    file: str | None,
+    line: str | None,
+    inline: bool,
+    unreliable: bool,
+    address: str | None,
+) -> _FrameFields:
     name = demangle_frame(raw)
-    return Frame(
-        function=name,
-        raw_function=raw,
-        offset=int(offset, 16) if offset else None,
-        size=int(size, 16) if size else None,
-        module=module,
-        file=file,
-        line=int(line) if line else None,
-        inline=inline,
-        unreliable=unreliable,
-        language=frame_language(name, raw, file),
-        address=int(address, 16) if address else None,
+    return (
+        name,
+        raw,
+        int(offset, 16) if offset else None,
+        int(size, 16) if size else None,
+        module,
+        file,
+        int(line) if line else None,
+        inline,
+        unreliable,
+        frame_language(name, raw, file),
+        int(address, 16) if address else None,
     )
 
 
 def parse_frame_line(line: str) -> Frame | None:
     """One frame from a stack-trace line, or None when the line is not a frame."""
-    line = line[:MAX_FRAME_LINE]
+    fields = _line_fields(line[:MAX_FRAME_LINE])
+    return None if fields is None else Frame(*fields)
+
+
+@lru_cache(maxsize=32768)
+def _line_fields(line: str) -> _FrameFields | None:
+    # Cached: successive reports of one log (and logs of one kernel) repeat the same lines.
     m = _ARM_FRAME.match(line)
     if m is not None:
-        return _make(m.group(2), m.group(3), m.group(4), m.group(5), m.group(6), m.group(7),
-                     address=m.group(1))  # fmt: skip
+        return _fields(*m.group(2, 3, 4, 5, 6, 7), False, False, m.group(1))
     m = _FRAME.match(line)
-    if m is None:
-        return None
+    if m is None or (m.group(4) is None and m.group(7) is None):
+        d = _DECODED.match(line)
+        if d is None:
+            return None  # a plain word is not a frame
+        name, file, lineno = d.group(2, 3, 4)
+        return _fields(name, None, None, None, file, lineno, False, d.group(1) is not None, None)
     raw, off, size, module, file, lineno = m.group(3, 4, 5, 6, 7, 8)
     inline = m.group(9) is not None
-    if off is None and file is None:
-        return None  # a plain word is not a frame
     if off is None and not inline and file is not None and not line.startswith(" "):
         return None  # "fs/foo.c:12" prose, not an indented frame
-    return _make(raw, off, size, module, file, lineno, inline=inline,
-                 unreliable=m.group(2) is not None or m.group(10) is not None,
-                 address=m.group(1))  # fmt: skip
+    unreliable = m.group(2) is not None or m.group(10) is not None
+    return _fields(raw, off, size, module, file, lineno, inline, unreliable, m.group(1))
 
 
 def rip_frame(report: str) -> Frame | None:

@@ -89,7 +89,7 @@ def F(title: str, fmt: str, **kw: object) -> Format:
     )
 
 
-def S(*patterns: str) -> tuple[Matcher, ...]:  # noqa: N802
+def S(*patterns: str) -> tuple[Matcher, ...]:
     """Lookalike / suppression patterns (``.*`` chains matched in linear time)."""
     return tuple(compile_title(p) for p in patterns)
 
@@ -393,8 +393,10 @@ LINUX_KINDS: tuple[Kind, ...] = (
           stack=_stack(*TRACE_STACK, skip=("usercopy", "__check"))),
         F("kernel BUG at lib/list_debug.c", "BUG: corrupted list in %[1]v",
           alt=("bad-access in %[1]v",), stack=_stack(*TRACE_STACK)),
-        # skb wrappers are full of BUG_ON, but the bug is almost always in the caller.
-        F("kernel BUG at (.*)", "kernel BUG in %[2]v", stack=_stack(*RIP_STACK, skip=("^skb_",))),
+        # skb wrappers are full of BUG_ON, but the bug is almost always in the caller; the Rust
+        # panic handler's BUG() helper likewise (beyond syzkaller).
+        F("kernel BUG at (.*)", "kernel BUG in %[2]v",
+          stack=_stack(*RIP_STACK, skip=("^skb_", "^rust_helper_BUG$"))),
     )),
     Kind("Kernel BUG", (F("Kernel BUG (.*)", "kernel BUG %[1]v"),)),
     Kind("BUG kmalloc-", (F("BUG kmalloc-.*: Object already free", "BUG: Object already free"),)),

@@ -20,6 +20,10 @@ _OLD_PID_LINE = re.compile(
     r"Pid: (\d+), comm: (.{0,64}?) +(?:Not tainted|Tainted: ([A-Z -]{0,40}?)) +(\S+) #",
     re.ASCII,
 )
+# Last resort: a CPU line broken by the paste ("PID: 1" / "88243 Comm: ...").
+_COMM_RELEASE = re.compile(
+    r"Comm: \S.{0,64}? (?:Not tainted|Tainted: ([A-Z -]{0,40}?))\s+(\S+) #", re.ASCII
+)
 # Lockdep and some old oopses print "<release> #<build> Not tainted" on a line of its own.
 _BANNER = re.compile(
     r"(?m)^\s*([0-9]+\.[0-9]+[^\s#]*) #[0-9]+(?: \S+)* (?:Not tainted|Tainted: ([A-Z -]{0,40}))",
@@ -30,7 +34,7 @@ _MODULES = re.compile(r"Modules linked in:([^\n]{0,4000})", re.ASCII)
 _MODULE_NAME = re.compile(r"[A-Za-z0-9_\-]+", re.ASCII)
 # (substrings, arch): the first register-dump style found wins (plain substring tests: fast).
 _ARCH_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("RIP: 0", "RSP: 0018:", "RSP: 002b:"), "x86_64"),
+    (("RIP: 0", "RSP: 0018:", "RSP: 002b:", "RIP  [<ffffffff"), "x86_64"),
     (("EIP: ", "EIP is at ", "i386_start_kernel"), "i386"),
     # 32-bit arm prints "pc : [<c0123456>]    lr : [<...>]"; arm64 "pc : func+0x1/0x2".
     (("pc : [<", "PC is at ", "LR is at ", ") from [<"), "arm"),
@@ -81,6 +85,11 @@ def extract_metadata(text: str) -> Metadata:
             md.pid, md.comm = int(m.group(1)), m.group(2)
             md.taint = _taint_flags(m.group(3))
             md.kernel = m.group(4)
+    if md.kernel is None:
+        m = _COMM_RELEASE.search(text)
+        if m is not None:
+            md.taint = _taint_flags(m.group(1))
+            md.kernel = m.group(2)
     if md.kernel is None:
         m = _BANNER.search(text)
         if m is not None:

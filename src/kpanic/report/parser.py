@@ -11,7 +11,7 @@ from __future__ import annotations
 from kpanic.errors import InputTooLarge
 from kpanic.report import linux
 from kpanic.report.describe import skip_regexp
-from kpanic.report.frames import frame_language, parse_frame_line, stack_frames
+from kpanic.report.frames import frame_language, parse_frame_line, rip_frame, stack_frames
 from kpanic.report.guilty import guilty_file
 from kpanic.report.kinds import is_suppressed
 from kpanic.report.metadata import extract_metadata, merge
@@ -21,11 +21,11 @@ from kpanic.report.prefixes import Canonical, canonicalize
 from kpanic.report.titles import normalize_title, title_frame, title_to_type
 
 DEFAULT_MAX_BYTES = 256 << 20
-MAX_REPORTS = 64
+MAX_REPORTS = 32
 # A report looks at most this far past its first line: huge logs stay linear (the first
 # report of a 100 MB log is not 100 MB long), and each further report is cheaper still.
-PRIMARY_WINDOW = 8 << 20
-SECONDARY_WINDOW = 1 << 20
+PRIMARY_WINDOW = 2 << 20
+SECONDARY_WINDOW = 256 << 10
 HEADLESS_TITLE = "corrupted report (start lost) in %s"
 # Besides syzkaller's generic frames: the Rust panic machinery above the panicking function.
 HEADLESS_SKIP = (
@@ -73,17 +73,17 @@ def parse(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResul
         result.reports.append(rep)
         pos = raw.skip
     if not result.reports:
-        rep = _headless(ctext, canon)
-        if rep is not None:
-            rep.suppressed = suppressed
-            result.reports.append(rep)
+        headless = _headless(ctext, canon)
+        if headless is not None:
+            headless.suppressed = suppressed
+            result.reports.append(headless)
     return result
 
 
 def _build(raw: linux.RawReport, canon: Canonical) -> CrashReport:
     title = normalize_title(raw.desc.title)
     body = raw.text[raw.prefix_len :]
-    frames = stack_frames(body)
+    frames = stack_frames(raw.frame_text)
     guilty = title_frame(title)
     rep = CrashReport(
         title=title,
@@ -102,7 +102,9 @@ def _build(raw: linux.RawReport, canon: Canonical) -> CrashReport:
         text_prefix_len=raw.prefix_len,
     )
     rep.language = _language(guilty, frames, rep.guilty_file)
-    _fill_metadata(rep, raw.text, canon.text[raw.start : raw.start + (1 << 16)])
+    # Fallback: the log around the report (a panic line often follows the oops it ends).
+    around = canon.text[max(0, raw.start - (1 << 15)) : raw.start + (1 << 16)]
+    _fill_metadata(rep, raw.text, around)
     return rep
 
 
@@ -138,6 +140,13 @@ def _headless_start(text: str) -> int | None:
     return None
 
 
+def _title_name(function: str) -> str:
+    """``func.part.8`` -> ``func``, as syzkaller's {{FUNC}} cuts C names at the first dot."""
+    if "::" in function or "<" in function:
+        return function
+    return function.split(".", 1)[0] or function
+
+
 def _headless(text: str, canon: Canonical) -> CrashReport | None:
     """A report for a log that holds only the end of an oops (e.g. a panic QR code)."""
     start = _headless_start(text)
@@ -153,8 +162,11 @@ def _headless(text: str, canon: Canonical) -> CrashReport | None:
     body = "\n".join(lines).rstrip("\n") + "\n"
     frames = stack_frames(body)
     skip = skip_regexp(HEADLESS_SKIP)
-    blamed = next((f for f in frames if not f.unreliable and not skip.search(f.function)), None)
-    name = blamed.function if blamed else "unknown"
+    # Old x86 oopses print the faulting "RIP [<..>] func" after the trace: it is the best blame.
+    rip = rip_frame(body)
+    candidates = ([rip] if rip is not None else []) + frames
+    blamed = next((f for f in candidates if not f.unreliable and not skip.search(f.function)), None)
+    name = _title_name(blamed.function) if blamed else "unknown"
     title = normalize_title(HEADLESS_TITLE % demangle_frame(name))
     rep = CrashReport(
         title=title,

@@ -32,6 +32,9 @@ FRAME_RES: tuple[re.Pattern[str], ...] = (
     rx(r"^ *(?:{{PC}} ){0,2}\.?{{FUNC}}"),  # "\." : ppc64 ELFv1 dot-symbols
     # arm: "[<pc>] (callee) from [<pc>] (caller+0x..)": both frames are captured.
     rx(r"^ *{{PC}} \(([a-zA-Z0-9_.]+)\) from {{PC}} \({{FUNC}}"),
+    # Beyond syzkaller: scripts/decode_stacktrace.sh output, "func (path/file.c:12)", where
+    # func may be a demangled Rust path such as "<a::B as c::D>::f".
+    rx(r"^ *([A-Za-z0-9_:<>&*, ]+?) \([A-Za-z0-9_\-./]+\.[a-zS]+:[0-9]+[ :)]"),
 )
 
 SKIP: tuple[str, ...] = (
@@ -87,6 +90,9 @@ SKIP: tuple[str, ...] = (
     "__mod_timer", "fast_dput", "dput",
     # Buffer-head helpers WARN about their caller's buffer.
     "mark_buffer_dirty",
+    # Beyond syzkaller: the Rust panic machinery (demangled), never the culprit.
+    "rust_begin_unwind", "^core::panicking::", "^core::option::(?:unwrap|expect)_failed",
+    "^core::result::unwrap_failed",
 )  # fmt: skip
 
 # Fault-injection stacks are often interleaved with a crash report: a report that shows one is

@@ -27,7 +27,7 @@ def expand(pattern: str) -> str:
     pattern = pattern.replace("[[:xdigit:]]", "[0-9A-Fa-f]").replace("[[:space:]]", r"\s")
     # "Any number of lines, then X" rescans the rest of the report from every candidate start
     # (quadratic on crafted logs); upstream's reports put X within a few lines, so bound it.
-    return pattern.replace(r"(?:.*\n)+?", r"(?:.*\n){1,%d}?" % MAX_GAP_LINES)
+    return pattern.replace(r"(?:.*\n)+?", r"(?:.*\n){1,%s}?".replace("%s", str(MAX_GAP_LINES)))
 
 
 @lru_cache(maxsize=1024)
@@ -60,7 +60,9 @@ _VERB = re.compile(r"%\[(\d+)\]([vs])")
 RIP_FRAME = rx(
     r"(?:(?:IP|NIP|pc |PC is at):? (?:(?:[0-9]+:)?(?:{{PC}} +){0,2}\.?{{FUNC}}"
     r"|(?:[0-9]+:)?0x[0-9a-f]+|(?:[0-9]+:)?{{PC}} +\[< *\(null\)>\] +\(null\)|[0-9]+: +\(null\))"
-    r"|Krnl PSW : [0-9a-f]+ [0-9a-f]+ \({{FUNC}})"
+    r"|Krnl PSW : [0-9a-f]+ [0-9a-f]+ \({{FUNC}}"
+    # decode_stacktrace.sh: "RIP: 0010:func (path/file.c:12)".
+    r"|(?:IP|pc ):? (?:[0-9]+:)?([a-zA-Z0-9_]+) \([a-zA-Z0-9_\-./]+\.[a-zS]+:[0-9]+)"
 )
 CALL_TRACE = rx(r"(?:Call (?:T|t)race:)|(?:Backtrace:)")
 # Sentinel part: "parse a stack trace from here" (syzkaller's nil parseStackTrace regexp).

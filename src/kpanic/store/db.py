@@ -133,10 +133,25 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
             command.upgrade(alembic_config(url, connection=conn), revision)
+        refresh_statistics(engine)
     except OperationalError as exc:
         raise DatabaseUnavailable(engine, exc) from None
     finally:
         engine.dispose()
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Give SQLite's query planner table statistics (PostgreSQL's autovacuum does this).
+
+    Without them SQLite may pick a poor index at a million rows. ``analysis_limit`` makes
+    ANALYZE sample each index instead of reading it whole, so this takes milliseconds.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
 
 
 def current_revision(url: str | None = None) -> str | None:

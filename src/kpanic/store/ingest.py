@@ -11,10 +11,9 @@ scrubbing settings were.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +54,6 @@ class PreparedReport:
     parser_version: str | None
     classifier_version: str | None
     corrupted: bool
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -108,7 +106,7 @@ _RUST_PREVENTS = {True: "yes", False: "no", None: "unclear"}
 
 
 def normalize_rust_prevents(value: Any) -> str | None:
-    """The classifier's verdict as a short indexed string: yes | no | unclear | ..."""
+    """The classifier's verdict as a short indexed string (yes | partly | no)."""
     if isinstance(value, bool) or value is None:
         return _RUST_PREVENTS[value]
     text = str(getattr(value, "value", value)).strip().lower()
@@ -352,13 +350,29 @@ def prepare_photo(
     )
 
 
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def log_file_hash(path: Path, settings: Settings) -> str | None:
+    """The content hash of a plain log file (None for photos, URL files, unreadable input),
+    so a bulk import can skip already-stored logs without parsing them again."""
+    if path.suffix.lower() in PHOTO_SUFFIXES or path.suffix.lower() == ".url":
+        return None
+    try:
+        if path.stat().st_size > settings.max_log_bytes:
+            return None
+        return content_hash(decode_log_bytes(path.read_bytes(), settings.max_log_bytes))
+    except (OSError, KpanicError):
+        return None
+
+
 def prepare_file(
     path: Path, *, scrub: bool | None = None, settings: Settings | None = None
 ) -> PreparedReport:
     """A file for ``kpanic import``: images are photos, ``*.url`` files URLs, the rest logs."""
     settings = settings or get_settings()
     suffix = path.suffix.lower()
-    if suffix in (".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".bmp", ".tif", ".tiff"):
+    if suffix in PHOTO_SUFFIXES:
         return prepare_photo(path, scrub=scrub, settings=settings)
     size = path.stat().st_size
     if size > settings.max_log_bytes:
@@ -367,22 +381,3 @@ def prepare_file(
     if suffix == ".url":
         return prepare_url(data.decode("utf-8", "replace"), scrub=scrub, settings=settings)
     return prepare_log(data, scrub=scrub, settings=settings)
-
-
-def with_analysis(prepared: PreparedReport, info: Analysis) -> PreparedReport:
-    """``prepared`` with a fresh analysis (used by reprocessing)."""
-    return dataclasses.replace(
-        prepared,
-        parse=info.parse,
-        classification=info.classification,
-        title=info.title,
-        type=info.type,
-        bug_class=info.bug_class,
-        rust_prevents=info.rust_prevents,
-        language=info.language,
-        signature=info.signature,
-        signature_version=info.signature_version,
-        parser_version=info.parser_version,
-        classifier_version=info.classifier_version,
-        corrupted=info.corrupted,
-    )

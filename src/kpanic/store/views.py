@@ -53,7 +53,7 @@ class Filters(_ToDict):
     """
 
     bug_class: str | None = None
-    rust_prevents: str | None = None  # "yes" | "no" | "unclear" (as the classifier says)
+    rust_prevents: str | None = None  # "yes" | "partly" | "no" (the classifier's verdict)
     language: str | None = None  # c | rust | unknown
     kernel: str | None = None  # exact kernel release
     arch: str | None = None

@@ -126,28 +126,45 @@ def _known(kind: str, data: Any, request: Request) -> dict[str, Any] | None:
         kmsg = data
     else:
         return None
-    repo = get_repo(request)
-    report_id = repo.find_by_content(content_hash(kmsg))
-    if report_id is None:
+    return _stored_summary(request, content_hash(kmsg))
+
+
+def _stored_summary(request: Request, digest: str) -> dict[str, Any] | None:
+    """One indexed read of the report with this content hash (no texts, no JSON columns)."""
+    from sqlalchemy import select
+
+    from kpanic.store.db import read_session
+    from kpanic.store.models import Report
+
+    columns = (
+        Report.id,
+        Report.group_id,
+        Report.title,
+        Report.bug_class,
+        Report.rust_prevents,
+        Report.signature,
+        Report.language,
+        Report.kernel,
+        Report.arch,
+    )
+    with read_session(get_repo(request).engine) as session:
+        row = session.execute(select(*columns).where(Report.content_hash == digest)).first()
+    if row is None:
         return None
-    detail = repo.get_report(report_id)
-    if detail is None:  # deleted in between
-        return None
-    s = detail.summary
     return _describe(
         request,
         {
-            "report_id": s.id,
-            "group_id": s.group_id,
+            "report_id": row.id,
+            "group_id": row.group_id,
             "is_new": False,
             "group_is_new": False,
-            "title": s.title,
-            "bug_class": s.bug_class,
-            "rust_prevents": s.rust_prevents,
-            "signature": s.signature,
-            "language": s.language,
-            "kernel": s.kernel,
-            "arch": s.arch,
+            "title": row.title,
+            "bug_class": row.bug_class,
+            "rust_prevents": row.rust_prevents,
+            "signature": row.signature,
+            "language": row.language,
+            "kernel": row.kernel,
+            "arch": row.arch,
         },
     )
 

@@ -1,0 +1,269 @@
+"""Crash report service speed: sustained intake of panic URLs, and dashboard page render times.
+
+    .venv/bin/python benchmarks/bench_intake.py                    # intake on SQLite
+    .venv/bin/python benchmarks/bench_intake.py --postgres         # + PostgreSQL, 1 and 2 workers
+    .venv/bin/python benchmarks/bench_intake.py --pages-db sqlite:////tmp/k.db   # page timings
+    .venv/bin/python benchmarks/bench_intake.py --fill 1000000     # fill (bench_store) + pages
+
+Intake: ``uvicorn kpanic.web.asgi`` runs as a subprocess on 127.0.0.1 (fresh database, flood
+control off) and an asyncio httpx load generator on loopback POSTs panic URLs to
+``/api/v1/reports`` with bounded concurrency, request count and duration. Two mixes:
+
+- ``new``: every URL carries a different kernel log (each is decoded, scrubbed, parsed,
+  classified, grouped and committed before the answer);
+- ``repeat``: URLs of crashes already stored (the duplicate fast path: decode + one lookup),
+  what a service sees when the same panic is scanned and submitted again and again.
+
+Pages: the groups list, the largest group's page and the statistics page are requested through
+the app (in process, so the figure is server time without network), median and worst of
+several runs after a warm-up. ``--fill N`` builds the database with benchmarks/bench_store.py's
+generator (Zipf group sizes over a year, aggregates as ingest maintains them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+DEMO = ROOT / "src" / "kpanic" / "web" / "demo_data"
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
+PG_DB = "kpanic_test_web_bench"
+
+
+def make_urls(count: int, base: str, start: int = 0) -> list[str]:
+    """``count`` distinct panic URLs (z= digits of deflated demo logs with a unique line)."""
+    from kpanic.qr.digits import fido2_digits
+    from kpanic.qr.kmsg import deflate
+
+    logs = [p.read_text() for p in sorted(DEMO.glob("syzkaller-*.txt"))]
+    logs = [log for log in logs if len(deflate(log.encode())) < 2600]
+    urls = []
+    for i in range(start, start + count):
+        log = logs[i % len(logs)]
+        text = f"[    0.000000] bench-{i}\n{log}".encode()
+        urls.append(f"{base}?a=x86_64&v=6.15.{i % 7}-bench&z={fido2_digits(deflate(text))}")
+    return urls
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(db_url: str, workers: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "KPANIC_DATABASE_URL": db_url, "KPANIC_RATE_LIMIT": "0"}
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "kpanic.web.asgi:create_app_from_env",
+             "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers",
+             str(workers), "--no-access-log", "--log-level", "warning"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("server exited:\n" + log_path.read_text())
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not start:\n" + log_path.read_text())
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def load(url: str, bodies: list[str], concurrency: int, duration: float) -> dict:
+    """POST every body (or stop at ``duration`` s) with ``concurrency`` requests in flight."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    queue = iter(bodies)
+    deadline = time.perf_counter() + duration
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            for body in queue:
+                if time.perf_counter() > deadline:
+                    return
+                t0 = time.perf_counter()
+                r = await client.post("/api/v1/reports", json={"url": body})
+                latencies.append(time.perf_counter() - t0)
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - t0
+    latencies.sort()
+    n = len(latencies)
+    return {
+        "n": n,
+        "ok": statuses.get(201, 0) + statuses.get(200, 0),
+        "statuses": statuses,
+        "rate": n / elapsed if elapsed else 0.0,
+        "p50": latencies[n // 2] * 1000 if n else 0.0,
+        "p99": latencies[min(n - 1, int(n * 0.99))] * 1000 if n else 0.0,
+    }
+
+
+def fresh_postgres() -> str:
+    import psycopg
+
+    with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres",
+                         autocommit=True) as conn:  # fmt: skip
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{PG_DB}"')
+    return f"{PG}/{PG_DB}"
+
+
+def bench_intake(args: argparse.Namespace) -> list[tuple[str, str, dict]]:
+    setups = [("SQLite", 1)]
+    if args.postgres:
+        setups += [("PostgreSQL", 1), ("PostgreSQL", 2)]
+    rows = []
+    for backend, workers in setups:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = fresh_postgres() if backend == "PostgreSQL" else f"sqlite:///{tmp}/bench.db"
+            from kpanic.store.db import upgrade
+
+            upgrade(db)
+            proc, url = start_server(db, workers, Path(tmp) / "server.log")
+            try:
+                base = url + "/report"
+                warm = make_urls(40, base, start=10_000_000)
+                asyncio.run(load(url, warm, 8, 60))
+                new = make_urls(args.requests, base)
+                res = asyncio.run(load(url, new, args.concurrency, args.duration))
+                rows.append((f"{backend}, {workers} worker(s)", "new crashes", res))
+                stored = new[: res["n"]]
+                repeat = (stored * (args.requests // max(1, len(stored)) + 1))[: args.requests]
+                res = asyncio.run(load(url, repeat, args.concurrency, args.duration))
+                rows.append((f"{backend}, {workers} worker(s)", "repeat crashes", res))
+            finally:
+                stop_server(proc)
+    return rows
+
+
+def load_bench_store():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(
+        "bench_store", ROOT / "benchmarks" / "bench_store.py"
+    )
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def bench_pages(db_url: str, runs: int) -> list[tuple[str, float, float]]:
+    from fastapi.testclient import TestClient
+
+    from kpanic.settings import get_settings
+    from kpanic.web.app import create_app
+    from kpanic.web.config import WebConfig
+
+    app = create_app(get_settings(db_url), WebConfig(), migrate=False)
+    with TestClient(app) as client:
+        top = client.get("/api/v1/groups", params={"sort": "count", "per_page": 1}).json()
+        biggest = top["items"][0]["id"]
+        pages = [
+            ("groups list (/groups)", "/groups"),
+            ("groups list sorted by count", "/groups?sort=count"),
+            ("groups list filtered (class + search)", "/groups?bug_class=use-after-free&q=read"),
+            (
+                f"largest group page (/groups/{biggest}, {top['items'][0]['report_count']:,})",
+                f"/groups/{biggest}",
+            ),
+            ("statistics (/stats)", "/stats"),
+            ("statistics filtered (language=rust)", "/stats?language=rust"),
+            ("reports list (/reports)", "/reports"),
+        ]
+        rows = []
+        for name, path in pages:
+            assert client.get(path).status_code == 200, path
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                r = client.get(path, headers={"accept": "text/html"})
+                times.append((time.perf_counter() - t0) * 1000)
+                assert r.status_code == 200
+            rows.append((name, statistics.median(times), max(times)))
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=3000, help="per mix (bounded)")
+    ap.add_argument("--duration", type=float, default=20.0, help="seconds per mix at most")
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--postgres", action="store_true", help="also PostgreSQL, 1 and 2 workers")
+    ap.add_argument("--no-intake", action="store_true")
+    ap.add_argument("--pages-db", help="time the pages on this (filled) database")
+    ap.add_argument("--fill", type=int, help="fill a temporary SQLite DB with N reports first")
+    ap.add_argument("--groups", type=int, default=20_000, help="groups for --fill")
+    ap.add_argument("--runs", type=int, default=7)
+    args = ap.parse_args()
+
+    if not args.no_intake:
+        rows = bench_intake(args)
+        print(
+            f"{'intake (POST /api/v1/reports, panic URLs)':<44}{'mix':<16}{'requests':>9}"
+            f"{'ok':>7}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        )
+        for setup, mix, r in rows:
+            print(
+                f"{setup:<44}{mix:<16}{r['n']:>9}{r['ok']:>7}{r['rate']:>9.0f}"
+                f"{r['p50']:>9.1f}{r['p99']:>9.1f}"
+            )
+        print(
+            f"(concurrency {args.concurrency}, at most {args.requests} requests or "
+            f"{args.duration:g} s per mix, loopback, {os.cpu_count()} cores)"
+        )
+
+    db = args.pages_db
+    tmp = None
+    if args.fill:
+        bs = load_bench_store()
+        tmp = tempfile.TemporaryDirectory()
+        db = f"sqlite:///{tmp.name}/pages.db"
+        t0 = time.perf_counter()
+        data = bs.build(args.fill, args.groups)
+        bs.fill(db, data)
+        print(f"filled {args.fill:,} reports in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    if db:
+        rows = bench_pages(db, args.runs)
+        print(f"\n{'page (rendered through the app)':<58}{'median ms':>11}{'max ms':>9}")
+        for name, med, worst in rows:
+            print(f"{name:<58}{med:>11.1f}{worst:>9.1f}")
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

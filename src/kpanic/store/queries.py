@@ -1,0 +1,443 @@
+"""Read side of the repository: group and report lists with filters, pages, statistics.
+
+Lists count from the groups table; statistics read the ``daily_counts`` table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from kpanic.errors import KpanicError
+from kpanic.store.common import (
+    _SUMMARY_COLUMNS,
+    COUNT_CAP,
+    FACETS,
+    MONTHLY_DIMS,
+    STAT_DIMS,
+    RepositoryBase,
+    _as_date,
+    _bucket_start,
+    _clamp_page,
+    _group_summary,
+    _like,
+    _report_detail,
+    _report_summary,
+    _utc,
+)
+from kpanic.store.db import read_session
+from kpanic.store.models import (
+    CrashGroup,
+    DailyCount,
+    GroupFacet,
+    GroupOverride,
+    Report,
+)
+from kpanic.store.views import (
+    Bucket,
+    FacetCount,
+    Filters,
+    GroupDetail,
+    GroupSort,
+    GroupSummary,
+    Page,
+    ReportDetail,
+    ReportSort,
+    ReportSummary,
+    Stats,
+)
+
+
+class QueryMixin(RepositoryBase):
+    """Queries the web pages and the API run."""
+
+    def _group_conditions(self, f: Filters) -> list[ColumnElement[bool]]:
+        conds: list[ColumnElement[bool]] = []
+        if f.bug_class:
+            conds.append(CrashGroup.bug_class == f.bug_class)
+        if f.rust_prevents:
+            conds.append(CrashGroup.rust_prevents == f.rust_prevents)
+        if f.language:
+            conds.append(CrashGroup.language == f.language)
+        for facet in FACETS:
+            value = getattr(f, facet)
+            if value:
+                conds.append(
+                    CrashGroup.id.in_(
+                        select(GroupFacet.group_id).where(
+                            GroupFacet.facet == facet, GroupFacet.value == value
+                        )
+                    )
+                )
+        if f.since:
+            conds.append(CrashGroup.last_seen >= _utc(f.since))
+        if f.until:
+            conds.append(CrashGroup.first_seen < _utc(f.until))
+        if f.q and f.q.strip():
+            pattern = _like(f.q.strip())
+            conds.append(
+                or_(
+                    CrashGroup.title.ilike(pattern, escape="\\"),
+                    CrashGroup.signature.ilike(pattern, escape="\\"),
+                )
+            )
+        return conds
+
+    def list_groups(
+        self,
+        filters: Filters | None = None,
+        *,
+        sort: GroupSort = "last_seen",
+        descending: bool = True,
+        page: int = 1,
+        per_page: int = 50,
+    ) -> Page[GroupSummary]:
+        """One page of groups matching ``filters``, with the total (from the groups table).
+
+        ``sort``: last_seen | first_seen | count | title. Each summary lists the group's most
+        frequent kernel releases and arches.
+        """
+        f = filters or Filters()
+        page, per_page = _clamp_page(page, per_page)
+        sort_col = {
+            "last_seen": CrashGroup.last_seen,
+            "first_seen": CrashGroup.first_seen,
+            "count": CrashGroup.report_count,
+            "title": CrashGroup.title,
+        }.get(sort)
+        if sort_col is None:
+            raise KpanicError(f"unknown sort {sort!r}: use last_seen, first_seen, count or title")
+        conds = self._group_conditions(f)
+        order = (
+            (sort_col.desc(), CrashGroup.id.desc())
+            if descending
+            else (sort_col.asc(), CrashGroup.id.asc())
+        )
+        with read_session(self.engine) as s:
+            total = s.scalar(select(func.count()).select_from(CrashGroup).where(*conds)) or 0
+            groups = list(
+                s.execute(
+                    select(*CrashGroup.__table__.columns)
+                    .where(*conds)
+                    .order_by(*order)
+                    .limit(per_page)
+                    .offset((page - 1) * per_page)
+                )
+            )
+            top = self._top_facets(s, [g.id for g in groups])
+        items = [
+            _group_summary(g, top.get((g.id, "kernel"), []), top.get((g.id, "arch"), []))
+            for g in groups
+        ]
+        return Page(items=items, total=int(total), page=page, per_page=per_page)
+
+    def _top_facets(
+        self, s: Session, group_ids: Sequence[int], per_facet: int = 5
+    ) -> dict[tuple[int, str], list[str]]:
+        """The most frequent kernels and arches of each group (at most ``per_facet`` each)."""
+        if not group_ids:
+            return {}
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=(GroupFacet.group_id, GroupFacet.facet),
+                order_by=(GroupFacet.count.desc(), GroupFacet.value),
+            )
+            .label("rank")
+        )
+        ranked = (
+            select(GroupFacet.group_id, GroupFacet.facet, GroupFacet.value, rank)
+            .where(GroupFacet.group_id.in_(group_ids), GroupFacet.facet.in_(("kernel", "arch")))
+            .subquery()
+        )
+        rows = s.execute(
+            select(ranked.c.group_id, ranked.c.facet, ranked.c.value)
+            .where(ranked.c.rank <= per_facet)
+            .order_by(ranked.c.group_id, ranked.c.facet, ranked.c.rank)
+        ).all()
+        out: dict[tuple[int, str], list[str]] = {}
+        for gid, facet, value in rows:
+            out.setdefault((gid, facet), []).append(value)
+        return out
+
+    def get_group(self, group_id: int, *, page: int = 1, per_page: int = 50) -> GroupDetail | None:
+        """A group with a page of its reports (newest first), facets, signatures merged into
+        it, the representative (latest) report and the classifier's signature notes."""
+        with read_session(self.engine) as s:
+            g = s.get(CrashGroup, group_id)
+            if g is None:
+                return None
+            facet_rows = s.execute(
+                select(GroupFacet.facet, GroupFacet.value, GroupFacet.count)
+                .where(GroupFacet.group_id == group_id)
+                .order_by(GroupFacet.count.desc(), GroupFacet.value)
+            ).all()
+            merged = list(
+                s.scalars(
+                    select(GroupOverride.signature)
+                    .where(GroupOverride.group_id == group_id, GroupOverride.signature.is_not(None))
+                    .order_by(GroupOverride.id)
+                )
+            )
+            rep_id = g.last_report_id
+            rep = s.get(Report, rep_id) if rep_id is not None else None
+            if rep is None or rep.group_id != group_id:
+                rep = s.scalars(
+                    select(Report)
+                    .where(Report.group_id == group_id)
+                    .order_by(Report.received_at.desc(), Report.id.desc())
+                    .limit(1)
+                ).first()
+            representative = _report_detail(rep) if rep is not None else None
+            summary = _group_summary(
+                g,
+                [v for f, v, _ in facet_rows if f == "kernel"][:5],
+                [v for f, v, _ in facet_rows if f == "arch"][:5],
+            )
+            created_by = g.created_by
+            report_total = int(g.report_count)
+        reports = self.list_reports(
+            group_id=group_id, page=page, per_page=per_page, _known_total=report_total
+        )
+        notes: list[str] = []
+        if representative and representative.classification:
+            raw = representative.classification.get("signature_notes") or []
+            notes = [str(n) for n in raw] if isinstance(raw, list) else [str(raw)]
+
+        def facet(name: str) -> list[FacetCount]:
+            return [FacetCount(v, int(c)) for f, v, c in facet_rows if f == name]
+
+        return GroupDetail(
+            group=summary,
+            reports=reports,
+            representative=representative,
+            signature_notes=notes,
+            signatures=[summary.signature, *[m for m in merged if m]],
+            kernels=facet("kernel"),
+            arches=facet("arch"),
+            distros=facet("distro"),
+            created_by=created_by,
+        )
+
+    def _report_conditions(self, f: Filters) -> list[ColumnElement[bool]]:
+        conds: list[ColumnElement[bool]] = []
+        for name in ("bug_class", "rust_prevents", "language", "kernel", "arch", "distro"):
+            value = getattr(f, name)
+            if value:
+                conds.append(getattr(Report, name) == value)
+        if f.since:
+            conds.append(Report.received_at >= _utc(f.since))
+        if f.until:
+            conds.append(Report.received_at < _utc(f.until))
+        if f.q and f.q.strip():
+            pattern = _like(f.q.strip())
+            conds.append(
+                Report.group_id.in_(
+                    select(CrashGroup.id).where(
+                        or_(
+                            CrashGroup.title.ilike(pattern, escape="\\"),
+                            CrashGroup.signature.ilike(pattern, escape="\\"),
+                        )
+                    )
+                )
+            )
+        return conds
+
+    def list_reports(
+        self,
+        filters: Filters | None = None,
+        *,
+        group_id: int | None = None,
+        sort: ReportSort = "received_at",
+        descending: bool = True,
+        page: int = 1,
+        per_page: int = 50,
+        _known_total: int | None = None,
+    ) -> Page[ReportSummary]:
+        """One page of reports (no texts). ``q`` matches the report's group title/signature.
+
+        Totals come from the groups table when only ``group_id`` (or nothing) filters; with
+        other filters the count stops at 10,000 (``total_exact`` False beyond).
+        """
+        f = filters or Filters()
+        page, per_page = _clamp_page(page, per_page)
+        sort_col = {"received_at": Report.received_at, "title": Report.title}.get(sort)
+        if sort_col is None:
+            raise KpanicError(f"unknown sort {sort!r}: use received_at or title")
+        conds = self._report_conditions(f)
+        if group_id is not None:
+            conds.append(Report.group_id == group_id)
+        order = (
+            (sort_col.desc(), Report.id.desc()) if descending else (sort_col.asc(), Report.id.asc())
+        )
+        with read_session(self.engine) as s:
+            rows = s.execute(
+                select(*_SUMMARY_COLUMNS)
+                .where(*conds)
+                .order_by(*order)
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            ).all()
+            exact = True
+            if f.is_empty():
+                if group_id is not None:
+                    total = _known_total
+                    if total is None:
+                        total = s.scalar(
+                            select(CrashGroup.report_count).where(CrashGroup.id == group_id)
+                        )
+                    total = int(total or 0)
+                else:
+                    total = self._total_reports(s)
+            else:
+                capped = select(literal(1)).where(*conds).limit(COUNT_CAP + 1).subquery()
+                total = int(s.scalar(select(func.count()).select_from(capped)) or 0)
+                if total > COUNT_CAP:
+                    total, exact = COUNT_CAP, False
+        total = max(total, (page - 1) * per_page + len(rows))
+        return Page(
+            items=[_report_summary(r) for r in rows],
+            total=total,
+            page=page,
+            per_page=per_page,
+            total_exact=exact,
+        )
+
+    def _total_reports(self, s: Session) -> int:
+        grouped = s.scalar(select(func.coalesce(func.sum(CrashGroup.report_count), 0))) or 0
+        loose = s.scalar(select(func.count()).select_from(Report).where(Report.group_id.is_(None)))
+        return int(grouped) + int(loose or 0)
+
+    def get_report(self, report_id: int) -> ReportDetail | None:
+        """A whole report (texts, payload, parse and classification results, provenance)."""
+        with read_session(self.engine) as s:
+            r = s.get(Report, report_id)
+            return _report_detail(r) if r is not None else None
+
+    def facet_values(self, dim: str, *, limit: int = 200) -> list[FacetCount]:
+        """Values seen for a filter (bug_class, rust_prevents, language, kernel, arch, distro),
+        most frequent first, with report counts; for filter drop-downs."""
+        if dim not in STAT_DIMS:
+            raise KpanicError(f"unknown dimension {dim!r}: use one of {', '.join(STAT_DIMS)}")
+        with read_session(self.engine) as s:
+            rows = s.execute(
+                select(DailyCount.value, func.sum(DailyCount.count).label("n"))
+                .where(DailyCount.dim == dim, DailyCount.value != "")
+                .group_by(DailyCount.value)
+                .order_by(func.sum(DailyCount.count).desc(), DailyCount.value)
+                .limit(limit)
+            ).all()
+        return [FacetCount(v, int(n)) for v, n in rows]
+
+    def stats(self, filters: Filters | None = None, *, bucket: Bucket = "day") -> Stats:
+        """Counts over time buckets (day | week | month) and shares per class, Rust verdict,
+        language, kernel release, arch and distro.
+
+        With only a time range (or nothing) it reads the ``daily_counts`` table (days are
+        UTC; the range is rounded to whole days; kernel releases are counted per calendar
+        month, so their shares cover the whole months the range touches). Other filters
+        query the indexed report columns directly (one grouped scan of the matching rows:
+        fine for selective filters, slower for broad ones at a million reports).
+        """
+        f = filters or Filters()
+        if bucket not in ("day", "week", "month"):
+            raise KpanicError(f"unknown bucket {bucket!r}: use day, week or month")
+        since = _utc(f.since)
+        until = _utc(f.until)
+        d0 = since.date() if since else None
+        d1 = until.date() if until else None
+        only_time = Filters(since=f.since, until=f.until) == f
+        with read_session(self.engine) as s:
+            if only_time:
+                per_day, shares = self._stats_from_counters(s, d0, d1)
+            else:
+                per_day, shares = self._stats_from_reports(s, f)
+            groups = s.scalar(
+                select(func.count()).select_from(CrashGroup).where(*self._group_conditions(f))
+            )
+        over: dict[dt.date, int] = {}
+        for day, n in per_day:
+            key = _bucket_start(day, bucket)
+            over[key] = over.get(key, 0) + int(n)
+        total = sum(over.values())
+
+        def share(dim: str, top: int | None = None) -> list[tuple[str, int]]:
+            items = sorted(shares.get(dim, {}).items(), key=lambda kv: (-kv[1], kv[0]))
+            return items[:top] if top else items
+
+        return Stats(
+            total=total,
+            groups=int(groups or 0),
+            bucket=bucket,
+            since=d0,
+            until=d1,
+            over_time=sorted(over.items()),
+            by_class=share("bug_class"),
+            by_rust_prevents=share("rust_prevents"),
+            by_language=share("language"),
+            by_kernel=share("kernel", 20),
+            by_arch=share("arch"),
+            by_distro=share("distro"),
+        )
+
+    def _stats_from_counters(
+        self, s: Session, d0: dt.date | None, d1: dt.date | None
+    ) -> tuple[list[tuple[dt.date, int]], dict[str, dict[str, int]]]:
+        def day_range(monthly: bool) -> list[ColumnElement[bool]]:
+            rng: list[ColumnElement[bool]] = []
+            if d0:  # a monthly row counts when its month overlaps the range
+                rng.append(DailyCount.day >= (d0.replace(day=1) if monthly else d0))
+            if d1:
+                rng.append(DailyCount.day < d1)
+            return rng
+
+        per_day = s.execute(
+            select(DailyCount.day, DailyCount.count).where(
+                DailyCount.dim == "total", *day_range(False)
+            )
+        ).all()
+        shares: dict[str, dict[str, int]] = {}
+        for monthly in (False, True):
+            dims = [d for d in STAT_DIMS if (d in MONTHLY_DIMS) == monthly]
+            rows = s.execute(
+                select(DailyCount.dim, DailyCount.value, func.sum(DailyCount.count))
+                .where(DailyCount.dim.in_(dims), *day_range(monthly))
+                .group_by(DailyCount.dim, DailyCount.value)
+            ).all()
+            for dim, value, n in rows:
+                shares.setdefault(dim, {})[value or "(unknown)"] = int(n)
+        return [(_as_date(d), int(n)) for d, n in per_day], shares
+
+    def _stats_from_reports(
+        self, s: Session, f: Filters
+    ) -> tuple[list[tuple[dt.date, int]], dict[str, dict[str, int]]]:
+        """Statistics straight from the indexed report columns (one grouped scan)."""
+        conds = self._report_conditions(f)
+        if self.dialect == "postgresql":
+            day_expr: Any = func.date(func.timezone("UTC", Report.received_at))
+        else:
+            day_expr = func.date(Report.received_at)
+        cols = [getattr(Report, d) for d in STAT_DIMS]
+        rows = s.execute(
+            select(day_expr, *cols, func.count()).where(*conds).group_by(day_expr, *cols)
+        ).all()
+        per_day: dict[dt.date, int] = {}
+        shares: dict[str, dict[str, int]] = {}
+        for row in rows:
+            n = int(row[-1])
+            day = _as_date(row[0])
+            per_day[day] = per_day.get(day, 0) + n
+            for dim, value in zip(STAT_DIMS, row[1:-1], strict=True):
+                bucket = shares.setdefault(dim, {})
+                key = value or "(unknown)"
+                bucket[key] = bucket.get(key, 0) + n
+        return sorted(per_day.items()), shares

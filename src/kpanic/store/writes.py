@@ -1,0 +1,309 @@
+"""Write path of the repository: store a prepared report, its group and the aggregates
+(group counts, facets, daily counts) in one transaction, and flood control."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    case,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from kpanic.errors import KpanicError
+from kpanic.store import ingest as ingest_mod
+from kpanic.store.common import (
+    WRITE_ATTEMPTS,
+    RepositoryBase,
+    _counter_day,
+    _day,
+    _dims,
+    _Duplicate,
+    _facets,
+    _fit_signature,
+    _insert,
+    _no_nul,
+    _now,
+    _retryable,
+    _strip_texts,
+    _utc,
+)
+from kpanic.store.db import read_session, write_session
+from kpanic.store.models import (
+    CrashGroup,
+    DailyCount,
+    GroupFacet,
+    GroupOverride,
+    Report,
+)
+from kpanic.store.views import (
+    ClientInfo,
+    IngestResult,
+)
+
+
+class WriteMixin(RepositoryBase):
+    """Ingest writes (concurrency-safe: upserts and SQL-side counter updates)."""
+
+    def store(
+        self,
+        prepared: ingest_mod.PreparedReport,
+        *,
+        client: ClientInfo | None = None,
+        received_at: dt.datetime | None = None,
+    ) -> IngestResult:
+        """Write a prepared report, its group and the aggregates in one transaction.
+
+        Returns after the commit. Safe under concurrent writers in many processes.
+        """
+        when = _utc(received_at) or _now()
+        existing = self._existing(prepared.content_hash)
+        if existing is not None:
+            return existing
+        try:
+            for attempt in range(WRITE_ATTEMPTS):
+                try:
+                    with write_session(self.engine) as s:
+                        return self._store_in(s, prepared, client, when)
+                except DBAPIError as exc:
+                    if attempt + 1 == WRITE_ATTEMPTS or not _retryable(exc):
+                        raise
+            raise AssertionError("unreachable")  # pragma: no cover
+        except _Duplicate:
+            existing = self._existing(prepared.content_hash)
+            if existing is None:  # pragma: no cover - the winner's row vanished (deleted)
+                raise KpanicError("the report was deleted while it was being stored") from None
+            return existing
+
+    def _existing(self, key: str) -> IngestResult | None:
+        with read_session(self.engine) as s:
+            row = s.execute(
+                select(
+                    Report.id,
+                    Report.group_id,
+                    Report.title,
+                    Report.bug_class,
+                    Report.rust_prevents,
+                    Report.signature,
+                ).where(Report.content_hash == key)
+            ).first()
+        if row is None:
+            return None
+        return IngestResult(
+            report_id=row.id,
+            group_id=row.group_id,
+            is_new=False,
+            group_is_new=False,
+            title=row.title,
+            bug_class=row.bug_class,
+            rust_prevents=row.rust_prevents,
+            signature=row.signature,
+        )
+
+    def _store_in(
+        self,
+        s: Session,
+        p: ingest_mod.PreparedReport,
+        client: ClientInfo | None,
+        when: dt.datetime,
+    ) -> IngestResult:
+        signature = _fit_signature(p.signature)
+        group_id, group_is_new = self._resolve_group(s, signature, p, when)
+        values = {
+            "content_hash": p.content_hash,
+            "group_id": group_id,
+            "source_kind": p.source_kind,
+            "original": p.original,
+            "kmsg": p.kmsg,
+            "photo_sha256": p.photo_sha256,
+            "photo_size": p.photo_size,
+            "payload": p.payload,
+            "scrubbed": p.scrubbed,
+            "scrub_counts": p.scrub_counts,
+            "pruned": False,
+            "parse": p.parse,
+            "classification": p.classification,
+            "title": p.title,
+            "type": p.type,
+            "bug_class": p.bug_class,
+            "rust_prevents": p.rust_prevents,
+            "language": p.language,
+            "kernel": p.kernel,
+            "arch": p.arch,
+            "distro": p.distro,
+            "signature": signature,
+            "signature_version": p.signature_version,
+            "parser_version": p.parser_version,
+            "classifier_version": p.classifier_version,
+            "corrupted": p.corrupted,
+            "received_at": when,
+            "client": client.to_dict() if client else None,
+        }
+        stmt = (
+            _insert(s, Report)
+            .values(**{k: _no_nul(v) for k, v in values.items()})
+            .on_conflict_do_nothing(index_elements=["content_hash"])
+            .returning(Report.id)
+        )
+        report_id = s.scalar(stmt)
+        if report_id is None:
+            raise _Duplicate
+        self._add_to_group(s, group_id, report_id, p, when)
+        self._bump_facets(s, group_id, _facets(p), +1)
+        self._bump_daily(s, _day(when), _dims(p), +1)
+        self._prune_group(s, group_id)
+        return IngestResult(
+            report_id=report_id,
+            group_id=group_id,
+            is_new=True,
+            group_is_new=group_is_new,
+            title=p.title,
+            bug_class=p.bug_class,
+            rust_prevents=p.rust_prevents,
+            signature=signature,
+        )
+
+    def _resolve_group(
+        self, s: Session, signature: str, p: Any, when: dt.datetime
+    ) -> tuple[int, bool]:
+        """Group id for a signature: an admin override, else the group keyed by it (upsert)."""
+        override = s.scalar(
+            select(GroupOverride.group_id).where(GroupOverride.signature == signature)
+        )
+        if override is not None:
+            return override, False
+        stmt = (
+            _insert(s, CrashGroup)
+            .values(
+                signature=signature,
+                signature_version=p.signature_version,
+                title=p.title,
+                type=p.type,
+                bug_class=p.bug_class,
+                rust_prevents=p.rust_prevents,
+                language=p.language,
+                report_count=0,
+                full_count=0,
+                first_seen=when,
+                last_seen=when,
+                created_by="ingest",
+                created_at=_now(),
+            )
+            .on_conflict_do_nothing(index_elements=["signature"])
+            .returning(CrashGroup.id)
+        )
+        new_id = s.scalar(stmt)
+        if new_id is not None:
+            return new_id, True
+        gid = s.scalar(select(CrashGroup.id).where(CrashGroup.signature == signature))
+        if gid is None:  # pragma: no cover - only if deleted between the two statements
+            raise KpanicError("the crash group vanished while storing; please retry")
+        return gid, False
+
+    def _add_to_group(
+        self, s: Session, group_id: int, report_id: int, p: Any, when: dt.datetime
+    ) -> None:
+        """Counts, first/last seen and (for the newest report) title and class, in SQL."""
+        newer = CrashGroup.last_seen <= when
+        s.execute(
+            update(CrashGroup)
+            .where(CrashGroup.id == group_id)
+            .values(
+                report_count=CrashGroup.report_count + 1,
+                full_count=CrashGroup.full_count + 1,
+                first_seen=case((CrashGroup.first_seen > when, when), else_=CrashGroup.first_seen),
+                last_seen=case((newer, when), else_=CrashGroup.last_seen),
+                last_report_id=case((newer, report_id), else_=CrashGroup.last_report_id),
+                title=case((newer, p.title), else_=CrashGroup.title),
+                type=case((newer, p.type), else_=CrashGroup.type),
+                bug_class=case((newer, p.bug_class), else_=CrashGroup.bug_class),
+                rust_prevents=case((newer, p.rust_prevents), else_=CrashGroup.rust_prevents),
+                language=case((newer, p.language), else_=CrashGroup.language),
+                signature_version=case(
+                    (newer, p.signature_version), else_=CrashGroup.signature_version
+                ),
+            )
+        )
+
+    def _bump_facets(
+        self, s: Session, group_id: int, facets: list[tuple[str, str]], delta: int
+    ) -> None:
+        for facet, value in sorted(facets):
+            if delta > 0:
+                stmt = _insert(s, GroupFacet).values(
+                    group_id=group_id, facet=facet, value=value, count=delta
+                )
+                s.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["group_id", "facet", "value"],
+                        set_={"count": GroupFacet.count + delta},
+                    )
+                )
+            else:
+                key = and_(
+                    GroupFacet.group_id == group_id,
+                    GroupFacet.facet == facet,
+                    GroupFacet.value == value,
+                )
+                s.execute(update(GroupFacet).where(key).values(count=GroupFacet.count + delta))
+                s.execute(delete(GroupFacet).where(key, GroupFacet.count <= 0))
+
+    def _bump_daily(
+        self, s: Session, day: dt.date, dims: list[tuple[str, str]], delta: int
+    ) -> None:
+        for dim, value in sorted(dims):
+            key_day = _counter_day(day, dim)
+            if delta > 0:
+                stmt = _insert(s, DailyCount).values(day=key_day, dim=dim, value=value, count=delta)
+                s.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["day", "dim", "value"],
+                        set_={"count": DailyCount.count + delta},
+                    )
+                )
+            else:
+                key = and_(
+                    DailyCount.day == key_day, DailyCount.dim == dim, DailyCount.value == value
+                )
+                s.execute(update(DailyCount).where(key).values(count=DailyCount.count + delta))
+                s.execute(delete(DailyCount).where(key, DailyCount.count <= 0))
+
+    def _prune_group(self, s: Session, group_id: int) -> int:
+        """Flood control: keep the first N full reports and the latest; drop older texts.
+
+        Rows and counts stay; ``original``/``kmsg`` and the report texts inside ``parse`` go.
+        """
+        limit = self.settings.sample_limit
+        row = s.execute(
+            select(CrashGroup.full_count, CrashGroup.last_report_id).where(
+                CrashGroup.id == group_id
+            )
+        ).first()
+        if row is None or row.full_count <= limit + 1:
+            return 0
+        victims = s.execute(
+            select(Report.id, Report.parse)
+            .where(Report.group_id == group_id, Report.pruned.is_(False))
+            .where(Report.id != (row.last_report_id or -1))
+            .order_by(Report.received_at, Report.id)
+            .offset(limit)
+        ).all()
+        for victim in victims:
+            s.execute(
+                update(Report)
+                .where(Report.id == victim.id)
+                .values(original=None, kmsg=None, pruned=True, parse=_strip_texts(victim.parse))
+            )
+        if victims:
+            s.execute(
+                update(CrashGroup)
+                .where(CrashGroup.id == group_id)
+                .values(full_count=CrashGroup.full_count - len(victims))
+            )
+        return len(victims)
