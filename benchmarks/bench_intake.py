@@ -103,6 +103,7 @@ async def load(url: str, bodies: list[str], concurrency: int, duration: float) -
     """POST every body (or stop at ``duration`` s) with ``concurrency`` requests in flight."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    errors: dict[str, int] = {}
     queue = iter(bodies)
     deadline = time.perf_counter() + duration
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -114,7 +115,12 @@ async def load(url: str, bodies: list[str], concurrency: int, duration: float) -
                 if time.perf_counter() > deadline:
                     return
                 t0 = time.perf_counter()
-                r = await client.post("/api/v1/reports", json={"url": body})
+                try:
+                    r = await client.post("/api/v1/reports", json={"url": body})
+                except httpx.HTTPError as exc:
+                    key = type(exc).__name__
+                    errors[key] = errors.get(key, 0) + 1
+                    continue
                 latencies.append(time.perf_counter() - t0)
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
 
@@ -127,6 +133,7 @@ async def load(url: str, bodies: list[str], concurrency: int, duration: float) -
         "n": n,
         "ok": statuses.get(201, 0) + statuses.get(200, 0),
         "statuses": statuses,
+        "errors": errors,
         "rate": n / elapsed if elapsed else 0.0,
         "p50": latencies[n // 2] * 1000 if n else 0.0,
         "p99": latencies[min(n - 1, int(n * 0.99))] * 1000 if n else 0.0,

@@ -129,7 +129,7 @@ def test_fixture_set_covers_the_forms() -> None:
                     "qr-tail", "mail-quoted", "mail-wrapped", "mail-decoded", "caller-tags",
                     "interleaved", "serial-crlf"}  # fmt: skip
     assert needed_forms <= forms
-    assert {"rust-panic", "warning", "null-deref", "kasan", "lockdep", "gpf"} <= kinds
+    assert {"rust-panic", "warning", "null-deref", "kasan", "lockdep", "gpf", "no-crash"} <= kinds
 
 
 def _make_variants():

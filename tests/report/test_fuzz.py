@@ -199,12 +199,13 @@ _PATHOLOGICAL: dict[str, Callable[[int], str]] = {
 @pytest.mark.parametrize("name", sorted(_PATHOLOGICAL))
 def test_time_stays_linear(name: str) -> None:
     make = _PATHOLOGICAL[name]
-    small, large = make(1 << 20), make(4 << 20)
+    # 2 MB and 8 MB: below ~2 MB fixed costs (allocator, caches) dominate and skew the ratio.
+    small, large = make(2 << 20), make(8 << 20)
     t_small = _best_time(small)
-    t_large = _best_time(large)
-    assert t_large < 30.0, f"{name}: {t_large:.1f} s for {len(large)} characters"
-    # 0.02 s floor: below that, timer and allocator noise dominate the ratio.
-    assert t_large < 8 * max(t_small, 0.02), f"{name}: {t_small:.3f} s -> {t_large:.3f} s"
+    t_large = _best_time(large, runs=1 if t_small > 1.0 else 2)
+    assert t_large < 60.0, f"{name}: {t_large:.1f} s for {len(large)} characters"
+    # 0.05 s floor: below that, timer and scheduler noise on a shared machine dominate.
+    assert t_large < 8 * max(t_small, 0.05), f"{name}: {t_small:.3f} s -> {t_large:.3f} s"
 
 
 def test_many_oops_headers_stay_linear() -> None:
@@ -213,4 +214,4 @@ def test_many_oops_headers_stay_linear() -> None:
     small, large = line * 800, line * 3200
     t_small, t_large = _best_time(small, runs=1), _best_time(large, runs=1)
     check(parse(large), large)
-    assert t_large < 8 * max(t_small, 0.02), f"{t_small:.3f} s -> {t_large:.3f} s"
+    assert t_large < 8 * max(t_small, 0.05), f"{t_small:.3f} s -> {t_large:.3f} s"

@@ -54,6 +54,12 @@ def indented(log: str) -> str:
     return _lines(log, lambda i, ln: "\t" + ln if ln else "")
 
 
+def commit_message(log: str) -> str:
+    """Quoted in a commit message: prose, then the console log indented by two spaces."""
+    prose = "The broken refcount will result in a warning like:\n"
+    return prose + _lines(log, lambda i, ln: "  " + ln)
+
+
 def no_timestamps(log: str) -> str:
     return _lines(log, lambda i, ln: TIMESTAMP.sub("", ln))
 
@@ -68,6 +74,7 @@ VARIANTS = {
     "mail-quoted": quoted,
     "tab-indented": indented,
     "no-timestamps": no_timestamps,
+    "commit-message": commit_message,
 }
 # Corpus logs whose title does not depend on timestamps/caller tags (single context, whole
 # report): KASAN, GPF, WARNING (old and new format), kmemleak, lockdep, KMSAN, Rust panic.

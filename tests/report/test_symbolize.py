@@ -267,3 +267,19 @@ def test_parsed_oops_end_to_end(build: Path) -> None:
     assert ("main", False, "prog.c") in named
     assert any(f.file == "prog.c" and f.line for f in out.frames if f.function == "outer")
     assert out.guilty_file == "prog.c"
+
+
+def test_one_symbolizer_serves_several_reports(build: Path) -> None:
+    """Symbol tables are read once; names first seen in a later report still resolve."""
+    vmlinux = build / "vmlinux"
+    sym = Symbolizer(vmlinux)
+    off, size = _offset_for(vmlinux, "outer", _line_of(PROG, "HELPER"))
+    first = sym.symbolize_frames(
+        [Frame(function="outer", raw_function="outer", offset=off, size=size)]
+    )
+    assert first[-1].file == "prog.c"
+    off, size = _offset_for(vmlinux, "kernel_init", _line_of(INIT_MAIN, "KERNEL_INIT"))
+    [later] = sym.symbolize_frames(
+        [Frame(function="kernel_init", raw_function="kernel_init", offset=off, size=size)]
+    )
+    assert (later.file, later.line) == ("init/main.c", _line_of(INIT_MAIN, "KERNEL_INIT"))

@@ -154,3 +154,11 @@ def corpus_logs(limit: int | None = None, *, crashes_only: bool = True) -> list[
 def crash_logs() -> list[CorpusLog]:
     """The first 60 crash logs of the syzkaller corpus."""
     return corpus_logs(60)
+
+
+@pytest.fixture(scope="session")
+def prepared_crashes(crash_logs: list[CorpusLog]) -> list[tuple[CorpusLog, object]]:
+    """The crash logs parsed and classified once per session (PreparedReport, unscrubbed)."""
+    from kpanic.store.ingest import prepare_log
+
+    return [(c, prepare_log(c.log, scrub=False)) for c in crash_logs]

@@ -72,3 +72,20 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unreachable_postgres_is_a_clear_error() -> None:
     with pytest.raises(KpanicError, match="cannot use the database"):
         upgrade("postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=2")
+
+
+def _upgrade_and_read(url: str) -> str | None:
+    upgrade(url)
+    return current_revision(url)
+
+
+@pytest.mark.slow
+def test_services_starting_together_migrate_once(tmp_path: Path) -> None:
+    """Several processes calling upgrade() on a fresh SQLite file at once all succeed."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    with ProcessPoolExecutor(3, mp_context=get_context("spawn")) as pool:
+        revisions = list(pool.map(_upgrade_and_read, [url] * 3))
+    assert revisions == [head_revision()] * 3

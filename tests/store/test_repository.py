@@ -24,11 +24,12 @@ def variants(log: str, n: int) -> list[str]:
     return [f"{log}[99999.{i:06d}] random: crng reseeded on system resumption\n" for i in range(n)]
 
 
-def ingest_all(repo: Repository, logs: list[CorpusLog]) -> dict[str, int]:
-    """Ingest logs one day apart; return content name -> report id."""
+def ingest_all(repo: Repository, prepared: list[tuple[CorpusLog, object]]) -> dict[str, int]:
+    """Store the prepared corpus logs one day apart; return corpus name -> report id."""
     ids = {}
-    for i, c in enumerate(logs):
-        res = repo.ingest_log(c.log, received_at=DAY + dt.timedelta(days=i % 40), scrub=False)
+    for i, (c, p) in enumerate(prepared):
+        res = repo.store(p, received_at=DAY + dt.timedelta(days=i % 40))
+        assert res.is_new
         ids[c.name] = res.report_id
     return ids
 
@@ -63,8 +64,10 @@ def test_same_content_twice_is_one_report(repo: Repository, crash_logs) -> None:
     assert repo.stats().total == 1
 
 
-def test_groups_and_aggregates_follow_ingest(repo: Repository, crash_logs) -> None:
-    ingest_all(repo, crash_logs)
+def test_groups_and_aggregates_follow_ingest(
+    repo: Repository, crash_logs, prepared_crashes
+) -> None:
+    ingest_all(repo, prepared_crashes)
     groups = repo.list_groups(per_page=500)
     signatures = Counter(repo.get_report(r.id).summary.signature for r in all_reports(repo))
     assert groups.total == len(signatures) == len(groups.items)
@@ -92,8 +95,8 @@ def all_reports(repo: Repository) -> list:
         page += 1
 
 
-def test_list_groups_filters_sort_and_pages(repo: Repository, crash_logs) -> None:
-    ingest_all(repo, crash_logs)
+def test_list_groups_filters_sort_and_pages(repo: Repository, crash_logs, prepared_crashes) -> None:
+    ingest_all(repo, prepared_crashes)
     everything = repo.list_groups(per_page=500).items
     by_class = Counter(g.bug_class for g in everything)
     cls, n = by_class.most_common(1)[0]
@@ -134,8 +137,8 @@ def test_list_groups_filters_sort_and_pages(repo: Repository, crash_logs) -> Non
         repo.list_groups(sort="nonsense")  # type: ignore[arg-type]
 
 
-def test_list_reports_filters(repo: Repository, crash_logs) -> None:
-    ingest_all(repo, crash_logs)
+def test_list_reports_filters(repo: Repository, crash_logs, prepared_crashes) -> None:
+    ingest_all(repo, prepared_crashes)
     everything = all_reports(repo)
     assert len(everything) == len(crash_logs)
     assert repo.list_reports().total == len(crash_logs)
@@ -150,8 +153,8 @@ def test_list_reports_filters(repo: Repository, crash_logs) -> None:
     assert times == sorted(times, reverse=True)
 
 
-def test_stats_counters_and_filtered(repo: Repository, crash_logs) -> None:
-    ingest_all(repo, crash_logs)
+def test_stats_counters_and_filtered(repo: Repository, crash_logs, prepared_crashes) -> None:
+    ingest_all(repo, prepared_crashes)
     reports = all_reports(repo)
     st = repo.stats()
     assert st.total == len(reports)
@@ -255,9 +258,11 @@ def test_delete_report_updates_everything(repo: Repository, crash_logs) -> None:
     assert repo.ingest_log(logs[0], scrub=False).is_new
 
 
-def test_reprocess_moves_reports_after_an_upgrade(repo: Repository, crash_logs) -> None:
+def test_reprocess_moves_reports_after_an_upgrade(
+    repo: Repository, crash_logs, prepared_crashes
+) -> None:
     """Simulate reports grouped by an older classifier; reprocess puts them right."""
-    ids = ingest_all(repo, crash_logs[:8])
+    ids = ingest_all(repo, prepared_crashes[:8])
     truth = {i: repo.get_report(i).summary.group_id for i in ids.values()}
     victim = ids[crash_logs[0].name]
     with repo.engine.begin() as conn:

@@ -42,12 +42,12 @@ def test_every_acknowledged_report_survives_sigkill(db_url: str, tmp_path: Path)
                 else:
                     errors.append(f"{r.status_code} {r.text[:200]}")
 
-    threads = [threading.Thread(target=worker) for _ in range(6)]
+    threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:
         t.start()
     try:
         deadline = time.monotonic() + 60
-        while len(acked) < 40 and time.monotonic() < deadline:
+        while len(acked) < 25 and time.monotonic() < deadline:
             time.sleep(0.05)
         server.stop(signal.SIGKILL)  # mid-run: requests are in flight
     finally:
@@ -56,7 +56,7 @@ def test_every_acknowledged_report_survives_sigkill(db_url: str, tmp_path: Path)
             t.join(timeout=30)
         server.stop()
     assert not errors, errors[:3]
-    assert len(acked) >= 40, "the load did not get going"
+    assert len(acked) >= 25, "the load did not get going"
 
     restarted = start_server(db_url, tmp_path / "server2.log")
     try:

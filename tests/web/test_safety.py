@@ -142,6 +142,11 @@ def test_malformed_requests(client) -> None:  # type: ignore[no-untyped-def]
     assert html.status_code == 422 and "expected a date" in html.text
 
 
+def test_bad_bearer_token_on_a_page(client) -> None:  # type: ignore[no-untyped-def]
+    r = client.get("/groups", headers={"accept": "text/html", "authorization": "Bearer nope"})
+    assert r.status_code == 401 and "invalid or revoked" in r.text
+
+
 def test_sql_injection_is_just_text(client) -> None:  # type: ignore[no-untyped-def]
     client.post("/api/v1/reports", json={"log": demo_log(740)})
     for q in ("' OR 1=1 --", "%' UNION SELECT token_hash FROM api_tokens --", "\\", "%"):

@@ -146,7 +146,7 @@ def show(results: list[tuple[str, ParseResult]]) -> None:
             ("kernel", " ".join(x for x in (rep.kernel, rep.arch) if x) or "-"),
             ("taint", rep.taint if rep.taint is not None else "-"),
             ("task", f"{rep.comm} (pid {rep.pid}, cpu {rep.cpu})" if rep.comm else "-"),
-            ("lines", f"{rep.start}-{rep.end}"),
+            ("offsets", f"{rep.start}-{rep.end}"),
             *classification_rows(rep),
         ]
         for key, value in rows:

@@ -114,7 +114,8 @@ def _line_fields(line: str) -> _FrameFields | None:
     # Cached: successive reports of one log (and logs of one kernel) repeat the same lines.
     m = _ARM_FRAME.match(line)
     if m is not None:
-        return _fields(*m.group(2, 3, 4, 5, 6, 7), False, False, m.group(1))
+        name, off, size, module, file, lineno = m.group(2, 3, 4, 5, 6, 7)
+        return _fields(name, off, size, module, file, lineno, False, False, m.group(1))
     m = _FRAME.match(line)
     if m is None or (m.group(4) is None and m.group(7) is None):
         d = _DECODED.match(line)
@@ -145,7 +146,7 @@ def stack_frames(report: str) -> list[Frame]:
     lines = report.split("\n")
     start = None
     for i, line in enumerate(lines):
-        if sp.is_stack_start(line) and not sp.RISCV_STACK_START.search(line):
+        if sp.is_stack_start(line):
             start = i + 1
             break
     rip = rip_frame(report if start is None else "\n".join(lines[:start]))

@@ -6,6 +6,12 @@ longer ``report`` regexp whose groups feed the title), how to print the title (`
 ``%[N]v`` with 1-based arguments: first the regexp groups, then one frame per stack section),
 alternative titles, how to find the blamed frame (:class:`Stack`) and whether the kind is
 corrupted by nature. Adding a crash kind is adding a row here.
+
+Differences from the upstream table this was ported from, all checked against the corpus:
+rows the corpus needs from newer upstream code ("int3:", "rcu_tasks" stalls, hung tasks "in I/O
+wait" or with a newline in the task name), and rows beyond syzkaller for logs people paste
+(pre-3.11 "WARNING: at file:line", pre-6.x quoted Rust panics, Android "RUST PANIC:", the
+arm64 "Kernel panic - not syncing: Oops - BUG:" line, Rust's BUG() helper in "kernel BUG at").
 """
 
 from __future__ import annotations

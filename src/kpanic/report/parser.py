@@ -18,6 +18,7 @@ from kpanic.report.metadata import extract_metadata, merge
 from kpanic.report.model import CrashReport, Frame, Language, ParseResult
 from kpanic.report.names import demangle_frame
 from kpanic.report.prefixes import Canonical, canonicalize
+from kpanic.report.stackparams import RISCV_STACK_START
 from kpanic.report.titles import normalize_title, title_frame, title_to_type
 
 DEFAULT_MAX_BYTES = 256 << 20
@@ -44,21 +45,50 @@ def decode(log: str | bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     return log
 
 
+# The last small log prepared, as (log object, text, canonical form, header index): callers
+# usually ask contains_crash(log) and then parse(log) about the same immutable object.
+_LAST: tuple[object, str, Canonical, linux.HeaderIndex] | None = None
+CACHE_MAX = 1 << 20  # never keep a big log alive
+
+
+def _prepare(log: str | bytes, max_bytes: int) -> tuple[str, Canonical, linux.HeaderIndex]:
+    global _LAST
+    if len(log) > max_bytes:
+        raise InputTooLarge(f"log is {len(log)} bytes, over the {max_bytes}-byte limit")
+    last = _LAST
+    if last is not None and last[0] is log:
+        return last[1], last[2], last[3]
+    text = decode(log, max_bytes)
+    canon = canonicalize(text)
+    index = linux.HeaderIndex(canon.text)
+    if isinstance(log, str | bytes) and len(log) <= CACHE_MAX:
+        _LAST = (log, text, canon, index)
+    return text, canon, index
+
+
 def contains_crash(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bool:
     """True when the log holds at least one crash report (cheaper than :func:`parse`)."""
-    text = canonicalize(decode(log, max_bytes)).text
-    return linux.find_first(text) is not None or _headless_start(text) is not None
+    _text, canon, index = _prepare(log, max_bytes)
+    return (
+        linux.find_first(canon.text, 0, index) is not None
+        or _headless_start(canon.text) is not None
+    )
 
 
 def parse(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResult:
-    """Every crash in ``log``, first one first (the one syzkaller titles)."""
-    text = decode(log, max_bytes)
-    canon = canonicalize(text)
+    """Every crash in ``log``, first one first (the one syzkaller titles).
+
+    Bytes are decoded as UTF-8 with replacement characters; ``start``/``end`` are character
+    offsets into that text (or into ``log`` itself when it is a str). At most ``MAX_REPORTS``
+    reports are returned. A log holding only the end of an oops (a stack trace without its
+    header, as a panic QR code may) still gives one report, flagged corrupted with a reason.
+    Raises InputTooLarge beyond ``max_bytes``.
+    """
+    text, canon, index = _prepare(log, max_bytes)
     ctext = canon.text
     suppressed = is_suppressed(text)
     disconnected = linux.VM_DISCONNECTED in text
     result = ParseResult()
-    index = linux.HeaderIndex(ctext)
     pos = 0
     while len(result.reports) < MAX_REPORTS:
         window = PRIMARY_WINDOW if not result.reports else SECONDARY_WINDOW
@@ -128,10 +158,9 @@ def _fill_metadata(rep: CrashReport, text: str, around: str) -> None:
 
 def _headless_start(text: str) -> int | None:
     """Start of a stack trace with no crash header before it (the log's start was lost)."""
-    for marker in ("Call Trace:", "Call trace:", "Backtrace:"):
-        pos = text.find(marker)
-        if pos == -1:
-            continue
+    riscv = RISCV_STACK_START.search(text)  # RISC-V show_regs() prints no "Call Trace:"
+    positions = [text.find(m) for m in ("Call Trace:", "Call trace:", "Backtrace:")]
+    for pos in sorted(p for p in [*positions, riscv.start() if riscv else -1] if p != -1):
         ls = text.rfind("\n", 0, pos) + 1
         for line in text[pos : pos + 4096].split("\n")[1:8]:
             ctx = linux.extract_context(line)

@@ -23,7 +23,7 @@ import os
 import shutil
 import subprocess
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +60,7 @@ class _Location:
 
 
 class _Object:
-    """One ELF file (vmlinux or a module) and the function symbols the report asks about."""
+    """One ELF file (vmlinux or a module) and its code symbols, read once on first use."""
 
     def __init__(self, path: Path, max_bytes: int) -> None:
         try:
@@ -71,11 +71,7 @@ class _Object:
             raise InputTooLarge(f"{path} is {size} bytes, over the {max_bytes}-byte limit")
         self.path = path
         self.relocatable = False
-        self._wanted: set[str] = set()
         self._symbols: dict[str, list[_Symbol]] | None = None
-
-    def want(self, names: Iterable[str]) -> None:
-        self._wanted.update(names)
 
     def symbols(self) -> dict[str, list[_Symbol]]:
         if self._symbols is None:
@@ -93,9 +89,7 @@ class _Object:
                     if not isinstance(section, SymbolTableSection):
                         continue
                     for sym in section.iter_symbols():
-                        if sym.name not in self._wanted:
-                            continue
-                        if sym["st_info"]["type"] not in ("STT_FUNC", "STT_NOTYPE"):
+                        if not sym.name or sym["st_info"]["type"] not in ("STT_FUNC", "STT_NOTYPE"):
                             continue
                         shndx = sym["st_shndx"]
                         if not isinstance(shndx, int):  # SHN_UNDEF, SHN_ABS...
@@ -206,7 +200,6 @@ class Symbolizer:
         obj = self._object(None)
         if obj is None:
             return
-        obj.want(["kernel_init"])
         sym = obj.lookup("kernel_init", None)
         if sym is None:
             return
@@ -222,14 +215,6 @@ class Symbolizer:
     def symbolize_frames(self, frames: list[Frame]) -> list[Frame]:
         """Return a new frame list with file/line filled and ``[inline]`` frames inserted."""
         plan: list[tuple[Frame, _Object | None, _Symbol | None, int]] = []
-        by_module: dict[str | None, list[Frame]] = defaultdict(list)
-        for f in frames:
-            if _symbolizable(f):
-                by_module[f.module].append(f)
-        for module, fs in by_module.items():
-            obj = self._object(module)
-            if obj is not None:
-                obj.want(f.raw_function or f.function for f in fs)
         self._detect_root()
         requests: dict[tuple[int, str | None], list[int]] = defaultdict(list)
         for f in frames:

@@ -129,7 +129,13 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
 
     engine = make_engine(url)
     try:
-        with _upgrade_lock, engine.begin() as conn:
+        # kpanic_write: on SQLite the migration holds the write lock from its first statement,
+        # so a second process starting at the same moment waits instead of failing.
+        with (
+            _upgrade_lock,
+            engine.connect().execution_options(kpanic_write=True) as conn,
+            conn.begin(),
+        ):
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
             command.upgrade(alembic_config(url, connection=conn), revision)
@@ -148,10 +154,13 @@ def refresh_statistics(engine: Engine) -> None:
     """
     if engine.dialect.name != "sqlite":
         return
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
-        conn.exec_driver_sql("ANALYZE")
-        conn.commit()
+    try:
+        with engine.connect().execution_options(kpanic_write=True) as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
+    except OperationalError:  # busy for longer than the timeout: statistics can wait
+        pass
 
 
 def current_revision(url: str | None = None) -> str | None:

@@ -156,7 +156,12 @@ _USER_FIELD_RE = re.compile(
 )
 _UID_NAME_RE = re.compile(r"(?P<key>\b[ug]id=\d+\()(?P<value>[A-Za-z_][A-Za-z0-9._-]{0,63})(?=\))")
 _FOR_USER_RE = re.compile(r"(?P<key>\b(?:for|by) user\s+)(?P<value>[A-Za-z_][A-Za-z0-9._-]{0,63})")
-_EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+# Every repetition is bounded and a match may only start where a run starts: scrubbing stays
+# linear on hostile input (a megabyte of "1.1.1.1..." or "a.a.a.a...").
+_EMAIL_RE = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}"
+    r"(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![\w.-])"
+)
 
 
 _HEXISH = re.compile(r"[0-9A-Fa-f]+|[0-9._-]+")

@@ -123,9 +123,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         message = "internal error: the server could not handle this request"
         if wants_html(request):
-            return render(
-                request, "error.html", {"status": 500, "message": message}, status_code=500
-            )
+            try:
+                return render(
+                    request, "error.html", {"status": 500, "message": message}, status_code=500
+                )
+            except Exception:  # e.g. the database is down: keep the answer simple
+                log.exception("could not render the error page")
         return JSONResponse({"detail": message}, status_code=500)
 
     @app.get("/", include_in_schema=False)

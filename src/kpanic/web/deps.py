@@ -30,6 +30,7 @@ def current_admin(request: Request) -> Admin | None:
     if token is not None:
         info = repo.verify_token(token)
         if info is None:
+            request.state.admin = None  # the error page renders as a visitor
             raise HTTPException(
                 401, "the API token is invalid or revoked", {"WWW-Authenticate": "Bearer"}
             )

@@ -170,13 +170,12 @@ def _stored_summary(request: Request, digest: str) -> dict[str, Any] | None:
 
 
 def _describe(request: Request, out: dict[str, Any]) -> dict[str, Any]:
+    # Plain formatting: url_for walks every route and costs more than the lookup itself.
+    root = request.scope.get("root_path", "")
     out["id"] = out["report_id"]
-    out["report_url"] = str(request.url_for("report_page", report_id=out["report_id"]).path)
-    out["group_url"] = (
-        str(request.url_for("group_page", group_id=out["group_id"]).path)
-        if out["group_id"] is not None
-        else None
-    )
+    out["report_url"] = f"{root}/reports/{int(out['report_id'])}"
+    gid = out["group_id"]
+    out["group_url"] = f"{root}/groups/{int(gid)}" if gid is not None else None
     return out
 
 
