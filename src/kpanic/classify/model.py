@@ -61,7 +61,7 @@ class Classification:
     confidence: float  # 1.0: a detector named the bug; lower: inferred from indirect evidence
     evidence: list[str]  # exact lines of report.text that decided the class
     language: Language
-    rust_location: str | None  # for Rust code: "abstraction", "helper", "bindings" or "driver"
+    rust_location: str | None  # for Rust code: "driver", "abstraction", "ffi" or "core"
     signature: str
     signature_version: str
     signature_notes: list[str] = field(default_factory=list)
