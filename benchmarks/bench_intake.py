@@ -4,10 +4,13 @@
     .venv/bin/python benchmarks/bench_intake.py --postgres         # + PostgreSQL, 1 and 2 workers
     .venv/bin/python benchmarks/bench_intake.py --pages-db sqlite:////tmp/k.db   # page timings
     .venv/bin/python benchmarks/bench_intake.py --fill 1000000     # fill (bench_store) + pages
+    .venv/bin/python benchmarks/bench_intake.py --no-intake --fill 1000000 --fill-postgres
 
 Intake: ``uvicorn kpanic.web.asgi`` runs as a subprocess on 127.0.0.1 (fresh database, flood
-control off) and an asyncio httpx load generator on loopback POSTs panic URLs to
-``/api/v1/reports`` with bounded concurrency, request count and duration. Two mixes:
+control off) and a load generator on loopback POSTs panic URLs to ``/api/v1/reports`` with
+bounded concurrency, request count and duration: ``wrk`` when installed (``apt install wrk``;
+a Lua script cycles through the pre-built bodies), else an asyncio httpx client, which itself
+eats most of a core at a few hundred requests/s. Two mixes:
 
 - ``new``: every URL carries a different kernel log (each is decoded, scrubbed, parsed,
   classified, grouped and committed before the answer);
@@ -26,6 +29,8 @@ import argparse
 import asyncio
 import importlib.util
 import os
+import re
+import shutil
 import signal
 import socket
 import statistics
@@ -140,17 +145,70 @@ async def load(url: str, bodies: list[str], concurrency: int, duration: float) -
     }
 
 
-def fresh_postgres() -> str:
+WRK_LUA = """
+local bodies = {}
+local i = 0
+init = function(args)
+  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+end
+request = function()
+  i = i + 1
+  if i > #bodies then i = 1 end
+  return wrk.format("POST", "/api/v1/reports", {["Content-Type"] = "application/json"},
+                    bodies[i])
+end
+"""
+
+
+def load_wrk(url: str, bodies: list[str], concurrency: int, duration: float, tmp: Path) -> dict:
+    """The same load driven by wrk (C, one thread): the load generator costs far less CPU than
+    Python's, which matters when client and server share two cores."""
+    import json
+
+    body_file = tmp / "bodies.jsonl"
+    body_file.write_text("".join(json.dumps({"url": b}) + "\n" for b in bodies))
+    script = tmp / "bodies.lua"
+    script.write_text(WRK_LUA)
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, int(duration))}s", "--latency",
+         "--timeout", "30s", "-s", str(script), url + "/api/v1/reports", "--", str(body_file)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    n = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "n": n,
+        "ok": n - (int(bad.group(1)) if bad else 0),
+        "statuses": {},
+        "errors": {"socket": errors.group(1)} if errors else {},
+        "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50": ms("50"),
+        "p99": ms("99"),
+    }
+
+
+def fresh_postgres(name: str = PG_DB) -> str:
     import psycopg
 
     with psycopg.connect(host="127.0.0.1", user="postgres", dbname="postgres",
                          autocommit=True) as conn:  # fmt: skip
-        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{PG_DB}"')
-    return f"{PG}/{PG_DB}"
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{PG}/{name}"
 
 
 def bench_intake(args: argparse.Namespace) -> list[tuple[str, str, dict]]:
+    use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
+    print(f"load generator: {'wrk' if use_wrk else 'httpx (asyncio)'}", file=sys.stderr)
     setups = [("SQLite", 1)]
     if args.postgres:
         setups += [("PostgreSQL", 1), ("PostgreSQL", 2)]
@@ -167,12 +225,19 @@ def bench_intake(args: argparse.Namespace) -> list[tuple[str, str, dict]]:
                 warm = make_urls(40, base, start=10_000_000)
                 asyncio.run(load(url, warm, 8, 60))
                 new = make_urls(args.requests, base)
-                res = asyncio.run(load(url, new, args.concurrency, args.duration))
-                rows.append((f"{backend}, {workers} worker(s)", "new crashes", res))
-                stored = new[: res["n"]]
-                repeat = (stored * (args.requests // max(1, len(stored)) + 1))[: args.requests]
-                res = asyncio.run(load(url, repeat, args.concurrency, args.duration))
-                rows.append((f"{backend}, {workers} worker(s)", "repeat crashes", res))
+                setup = f"{backend}, {workers} worker(s)"
+                if use_wrk:
+                    res = load_wrk(url, new, args.concurrency, args.duration, Path(tmp))
+                else:
+                    res = asyncio.run(load(url, new, args.concurrency, args.duration))
+                rows.append((setup, "new crashes", res))
+                stored = new[: min(len(new), res["n"])]
+                if use_wrk:
+                    res = load_wrk(url, stored, args.concurrency, args.duration, Path(tmp))
+                else:
+                    repeat = (stored * (args.requests // max(1, len(stored)) + 1))[: args.requests]
+                    res = asyncio.run(load(url, repeat, args.concurrency, args.duration))
+                rows.append((setup, "repeat crashes", res))
             finally:
                 stop_server(proc)
     return rows
@@ -227,11 +292,22 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=3000, help="per mix (bounded)")
     ap.add_argument("--duration", type=float, default=20.0, help="seconds per mix at most")
-    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument(
+        "--generator",
+        choices=("auto", "wrk", "httpx"),
+        default="auto",
+        help="load generator (auto: wrk when installed)",
+    )
     ap.add_argument("--postgres", action="store_true", help="also PostgreSQL, 1 and 2 workers")
     ap.add_argument("--no-intake", action="store_true")
     ap.add_argument("--pages-db", help="time the pages on this (filled) database")
     ap.add_argument("--fill", type=int, help="fill a temporary SQLite DB with N reports first")
+    ap.add_argument(
+        "--fill-postgres",
+        action="store_true",
+        help="with --fill: fill a PostgreSQL database instead (kept for reuse)",
+    )
     ap.add_argument("--groups", type=int, default=20_000, help="groups for --fill")
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
@@ -256,8 +332,11 @@ def main() -> int:
     tmp = None
     if args.fill:
         bs = load_bench_store()
-        tmp = tempfile.TemporaryDirectory()
-        db = f"sqlite:///{tmp.name}/pages.db"
+        if args.fill_postgres:
+            db = fresh_postgres(PG_DB + "_pages")
+        else:
+            tmp = tempfile.TemporaryDirectory()
+            db = f"sqlite:///{tmp.name}/pages.db"
         t0 = time.perf_counter()
         data = bs.build(args.fill, args.groups)
         bs.fill(db, data)

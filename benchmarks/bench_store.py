@@ -187,6 +187,7 @@ def build(n_reports: int, n_groups: int, seed: int = 7) -> dict[str, list[dict]]
                 "signature": g["signature"],
                 "signature_version": "1",
                 "title": g["title"],
+                "search_key": f"{g['title']}\n{g['signature']}".lower(),
                 "type": g["type"],
                 "bug_class": g["bug_class"],
                 "rust_prevents": g["rust_prevents"],

@@ -36,6 +36,7 @@ def test_sqlite_is_tuned_for_several_processes(tmp_path: Path) -> None:
             assert pragma("PRAGMA journal_mode").scalar() == "wal"
             assert pragma("PRAGMA foreign_keys").scalar() == 1
             assert pragma("PRAGMA busy_timeout").scalar() == 30000
+            assert pragma("PRAGMA synchronous").scalar() == 2  # FULL: commits survive power loss
     finally:
         engine.dispose()
 

@@ -1,8 +1,11 @@
-"""``kpanic parse FILE... [--json]``: the crash reports found in kernel logs.
+"""``kpanic parse FILE... [--json] [--vmlinux PATH [--modules DIR]]``: crash reports in logs.
 
 Readable output shows, per input, the first crash's title, type, blamed frame and file, language
-and first frames. ``--json`` prints one JSON object per input per line; :func:`report_json` is the
-single place that turns a report into JSON (other areas extend it there).
+and first frames. With ``--vmlinux`` every report's frames are first symbolized against that ELF
+(and the ``.ko`` files under ``--modules``): file:line and inlined frames, as
+scripts/decode_stacktrace.sh would add them. ``--json`` prints one JSON object per input per
+line; :func:`report_json` is the single place that turns a report into JSON (other areas extend
+it there).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from kpanic.classify.export import classification_fields, classification_rows
 from kpanic.errors import InputTooLarge, KpanicError
 from kpanic.report import DEFAULT_MAX_BYTES, CrashReport, ParseResult, parse
+from kpanic.report.symbolize import Symbolizer
 
 FRAMES_SHOWN = 8
 
@@ -34,6 +38,18 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         type=int,
         default=DEFAULT_MAX_BYTES,
         help=f"refuse inputs larger than this (default {DEFAULT_MAX_BYTES})",
+    )
+    p.add_argument(
+        "--vmlinux",
+        type=Path,
+        metavar="PATH",
+        help="kernel ELF with debug info: add file:line and inlined frames (needs addr2line)",
+    )
+    p.add_argument(
+        "--modules",
+        type=Path,
+        metavar="DIR",
+        help="directory searched for the <module>.ko files of module frames (with --vmlinux)",
     )
     p.set_defaults(handler=run)
 
@@ -106,10 +122,25 @@ def result_json(name: str, result: ParseResult) -> dict[str, Any]:
     }
 
 
+def symbolized(result: ParseResult, symbolizer: Symbolizer) -> ParseResult:
+    """``result`` with every report's frames symbolized (reports are copied, not changed)."""
+    return ParseResult(reports=[symbolizer.symbolize(r) for r in result.reports])
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.modules is not None and args.vmlinux is None:
+        raise KpanicError("--modules needs --vmlinux")
+    if args.vmlinux is not None and not args.vmlinux.is_file():
+        raise KpanicError(f"cannot read {args.vmlinux}: no such file")
+    if args.modules is not None and not args.modules.exists():
+        raise KpanicError(f"cannot read {args.modules}: no such directory")
+    # One symbolizer for every input: symbol tables are read once (kpanic.report.symbolize).
+    symbolizer = Symbolizer(args.vmlinux, args.modules) if args.vmlinux is not None else None
     results = []
     for name in args.files:
         result = parse(read_input(name, args.max_bytes), max_bytes=args.max_bytes)
+        if symbolizer is not None:
+            result = symbolized(result, symbolizer)
         if args.json:
             sys.stdout.write(json.dumps(result_json(name, result)) + "\n")
             sys.stdout.flush()

@@ -574,10 +574,10 @@ class _V0Printer:
             digits = self.hex_nibbles().lstrip("0") or "0"
             if len(digits) > 6:
                 raise _Invalid
-            value = int(digits, 16)
-            if value > 0x10FFFF or 0xD800 <= value < 0xE000:
+            code = int(digits, 16)
+            if code > 0x10FFFF or 0xD800 <= code < 0xE000:
                 raise _Invalid
-            self.emit("'" + _escape_char(chr(value), "'") + "'")
+            self.emit("'" + _escape_char(chr(code), "'") + "'")
         elif tag == "e":
             open_brace()
             self.emit("*")

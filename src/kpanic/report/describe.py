@@ -212,6 +212,12 @@ def describe(text: str, kind: Kind) -> Description:
 
 
 _CORRUPTED_TITLE = re.compile(r"\[ *[0-9]+\.[0-9]+\]", re.ASCII)
+# Old 32-bit ARM kernels print their "[<pc>] (func) from [<pc>] (caller+0x..)" trace right after
+# the "Stack: (0x.. to 0x..)" dump, with no "Backtrace:"/"Call trace:" line to open it.
+_ARM_TRACE = re.compile(
+    r"(?m)^ *\[\<[0-9a-f]+\>\] \([A-Za-z0-9_.]+\) from \[\<[0-9a-f]+\>\] \([A-Za-z0-9_.]+\+0x",
+    re.ASCII,
+)
 
 
 def check_corrupted(title: str, report: str, fmt: Format | None) -> str:
@@ -238,6 +244,6 @@ def check_corrupted(title: str, report: str, fmt: Format | None) -> str:
                 break
         if key is not sp.RISCV_STACK_START and corrupted:
             return "no frames in a stack trace"
-    if not has_stack:
+    if not has_stack and _ARM_TRACE.search(report) is None:
         return "no stack trace in report"
     return ""

@@ -149,6 +149,10 @@ def stack_frames(report: str) -> list[Frame]:
         if sp.is_stack_start(line):
             start = i + 1
             break
+    if start is None:
+        # Old 32-bit ARM: the "(func) from [<pc>]" trace follows the "Stack: (0x..)" hex dump
+        # with no line announcing it; it starts at its first frame.
+        start = next((i for i, line in enumerate(lines) if _ARM_FRAME.match(line)), None)
     rip = rip_frame(report if start is None else "\n".join(lines[:start]))
     if start is not None:
         misses = 0

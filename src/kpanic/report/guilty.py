@@ -41,7 +41,7 @@ _DEEPER = re.compile(r"/[a-zA-Z0-9_\-./]+/[a-zA-Z0-9_\-]+\.(c|h)", re.ASCII)
 _CANDIDATE = re.compile(r"[a-zA-Z0-9_\-]\.[ch]:[0-9]", re.ASCII)
 _PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./")
 MAX_PATH = 1024
-_STALL_ENTRIES = ("apic_timer_interrupt+0x", "el1h_64_irq+0x", "Exception stack")
+_STALL_ENTRIES = ("apic_timer_interrupt+0x", "el1h_64_irq+0x", "el1_irq+0x", "Exception stack")
 
 
 def source_file(line: str) -> str | None:

@@ -310,8 +310,9 @@ LINUX_KINDS: tuple[Kind, ...] = (
         F("INFO: rcu_(?:preempt|sched|bh|tasks) (?:self-)?detected(?: expedited)? stall",
           "INFO: rcu detected stall in %[1]v", alt=("stall in %[1]v",),
           stack=Stack(parts=(rx("apic_timer_interrupt"), RIP_FRAME, PARSE_STACK),
-                      parts2=(rx("(?:apic_timer_interrupt|Exception stack|el1h_64_irq)"),
-                              PARSE_STACK),
+                      # Beyond syzkaller: el1_irq, the arm64 IRQ entry before 5.11.
+                      parts2=(rx(r"(?:apic_timer_interrupt|Exception stack|el1h_64_irq"
+                                 r"|el1_irq\+0x)"), PARSE_STACK),
                       skip=("apic_timer_interrupt", "rcu"), extractor=stall_frame)),
         F("INFO: trying to register non-static key",
           "INFO: trying to register non-static key in %[1]v",

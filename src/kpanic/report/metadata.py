@@ -44,7 +44,23 @@ _ARCH_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("Krnl PSW :",), "s390"),
     (("ERA: ", "era  : "), "loongarch64"),
     (("<TASK>", "entry_SYSCALL_64", "do_syscall_64", ".x86_64 #"), "x86_64"),
-    (("el0t_64_sync", "el1h_64_", "arch/arm64/", "el0_svc", ".aarch64 #"), "arm64"),
+    # arm64 entry code (5.10 and older: el1_irq, el0_sync...; newer: el1h_64_irq...) and
+    # "aarch64" in a release or toolchain string identify it without a register dump.
+    (
+        (
+            "el0t_64_sync",
+            "el1h_64_",
+            "arch/arm64/",
+            "el0_svc",
+            "el1_irq+",
+            "el0_irq+",
+            "el1_sync+",
+            "el0_sync+",
+            "el1_error+",
+            "aarch64",
+        ),
+        "arm64",
+    ),
     ((".i686 #", ".i386 #"), "i386"),
     ((".ppc64le #", ".ppc64 #"), "powerpc"),
     ((".s390x #",), "s390"),

@@ -3,7 +3,9 @@
 Pipeline: decode -> canonical console form (prefixes.py) -> find each crash and its text
 (linux.py) -> title, alternative titles, corruption (describe.py) -> normalised title and type
 (titles.py) -> frames, guilty frame/file, language and metadata. Offsets in the result point into
-the decoded text the caller gave.
+the decoded text the caller gave. When a split pstore dump was reassembled, the lines between a
+report's canonical start and end need not be contiguous (nor in order) in that text; ``start`` and
+``end`` then bound the smallest original range holding all of them (see :meth:`Canonical.span`).
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ def _build(raw: linux.RawReport, canon: Canonical) -> CrashReport:
     body = raw.text[raw.prefix_len :]
     frames = stack_frames(raw.frame_text)
     guilty = title_frame(title)
+    start, end = canon.span(raw.start, raw.end)
     rep = CrashReport(
         title=title,
         type=title_to_type(title),
@@ -126,8 +129,8 @@ def _build(raw: linux.RawReport, canon: Canonical) -> CrashReport:
         frames=frames,
         guilty_frame=guilty,
         guilty_file=guilty_file(title, body),
-        start=canon.to_original(raw.start),
-        end=canon.to_original(raw.end),
+        start=start,
+        end=end,
         text=raw.text,
         text_prefix_len=raw.prefix_len,
     )
@@ -138,8 +141,14 @@ def _build(raw: linux.RawReport, canon: Canonical) -> CrashReport:
     return rep
 
 
+# What a title names when it could not name a function (syzkaller's "corrupted" frame, the
+# headless report's "unknown", a placeholder left by title normalisation).
+UNUSABLE_FRAMES = frozenset(("corrupted", "unknown", "NUM", "ADDR"))
+
+
 def _language(guilty: str | None, frames: list[Frame], file: str | None) -> Language:
-    if not guilty:
+    """The guilty frame's language; "unknown" without a usable guilty frame."""
+    if not guilty or guilty in UNUSABLE_FRAMES:
         return "unknown"
     for frame in frames:
         if guilty in (frame.function, frame.raw_function):
@@ -190,6 +199,7 @@ def _headless(text: str, canon: Canonical) -> CrashReport | None:
             lines.append(stripped)
     body = "\n".join(lines).rstrip("\n") + "\n"
     frames = stack_frames(body)
+    ostart, oend = canon.span(start, end)
     skip = skip_regexp(HEADLESS_SKIP)
     # Old x86 oopses print the faulting "RIP [<..>] func" after the trace: it is the best blame.
     rip = rip_frame(body)
@@ -206,8 +216,8 @@ def _headless(text: str, canon: Canonical) -> CrashReport | None:
         frames=frames,
         guilty_frame=name if blamed else None,
         guilty_file=guilty_file(title, body),
-        start=canon.to_original(start),
-        end=canon.to_original(end),
+        start=ostart,
+        end=oend,
         text=body,
     )
     rep.language = blamed.language if blamed else "unknown"

@@ -14,6 +14,11 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from kpanic.report.pstore import HEADER_HINT, reassembly_order
+from kpanic.report.unwrap import LONG_LINE, join_plan
+
+MAX_WRAPPED = 1 << 20  # a mail-wrapped paste is never bigger
+
 _FOREIGN = re.compile(
     r"^(?:"
     r"(?:[A-Z][a-z]{2} +[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
@@ -32,6 +37,7 @@ _FOREIGN_LINE = re.compile("\n" + _FOREIGN.pattern[1:], re.ASCII)  # "\n" lets r
 _MAIL_QUOTE = re.compile(r"(?:> ?)+")
 _QUOTED_LINE = re.compile(r"(?m)^>")
 _BARE_CALLER = re.compile(r"\[ *[TC][0-9]{1,7}\] ", re.ASCII)
+_TIMESTAMP = re.compile(r"(?:<[0-9]{1,3}>)?\[ *[0-9]+\.[0-9]+\]", re.ASCII)
 
 
 @dataclass(slots=True)
@@ -43,6 +49,23 @@ class Canonical:
     orig_starts: list[int] | None = None
     orig_ends: list[int] | None = None
     canon_ends: list[int] | None = None
+    reordered: bool = False  # lines were moved (split pstore dump): offsets are not monotonic
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original ``(start, end)`` of the canonical range ``[start, end)``.
+
+        Normally the two ends mapped. When lines were reordered, the smallest original range
+        holding every line of ``[start, end)``: ``text[start:end]`` then contains all of them
+        (with whatever the original put between the pieces), and ``start <= end`` holds.
+        """
+        if not self.reordered:
+            return self.to_original(start), self.to_original(end)
+        assert self.canon_starts and self.orig_starts and self.orig_ends
+        first = max(0, bisect.bisect_right(self.canon_starts, start) - 1)
+        last = max(first, bisect.bisect_left(self.canon_starts, end) - 1)
+        lo = min(self.orig_starts[first : last + 1])
+        hi = max(self.orig_ends[first : last + 1])
+        return min(lo, self.to_original(start)), max(hi, self.to_original(end))
 
     def to_original(self, offset: int) -> int:
         """Map a canonical offset (a line start or end, as reports use) to the original."""
@@ -57,22 +80,25 @@ class Canonical:
         return min(self.orig_ends[i], self.orig_starts[i] + (offset - self.canon_starts[i]))
 
 
-def _canonical_line(line: str, quoted: bool, margin: str) -> str:
+def _canonical_line(line: str, quoted: bool, margin: str) -> tuple[str, bool]:
+    """The line without foreign prefixes, and whether it had a timestamp or console prefix."""
     if line.endswith("\r"):
         line = line[:-1]
     if quoted and line.startswith(">"):
         line = line[_MAIL_QUOTE.match(line).end() :]  # type: ignore[union-attr]
     if margin and line.startswith(margin):
         line = line[len(margin) :]
+    prefixed = False
     for _ in range(4):  # a syslog prefix may wrap a <N> or a kmsg record
         m = _FOREIGN.match(line)
         if m is None:
             break
+        prefixed = True
         prefix = m.group(0)
         line = line[m.end() :]
         if _BARE_CALLER.fullmatch(prefix):
-            return "[    0.000000][" + prefix.strip()[1:] + " " + line
-    return line
+            return "[    0.000000][" + prefix.strip()[1:] + " " + line, True
+    return line, prefixed or _TIMESTAMP.match(line) is not None
 
 
 def _is_mail_quoted(text: str) -> bool:
@@ -104,37 +130,83 @@ def _margin(text: str) -> str:
     return margin
 
 
+def _join(
+    lines: list[str], starts: list[int], ends: list[int], plan: list[tuple[int, str]]
+) -> tuple[list[str], list[int], list[int]]:
+    """Glue each planned line to its predecessor (the joined line spans both originals)."""
+    glue = dict(plan)
+    out: list[str] = []
+    out_starts: list[int] = []
+    out_ends: list[int] = []
+    for i, line in enumerate(lines):
+        if i in glue and out:
+            out[-1] += glue[i] + line
+            out_ends[-1] = ends[i]
+        else:
+            out.append(line)
+            out_starts.append(starts[i])
+            out_ends.append(ends[i])
+    return out, out_starts, out_ends
+
+
 def canonicalize(text: str) -> Canonical:
-    """The console-form text of ``text`` (``text`` itself when nothing needs changing)."""
+    """The console-form text of ``text`` (``text`` itself when nothing needs changing).
+
+    Lines a mail client wrapped are joined again (see unwrap.py); a joined line maps to the
+    span of its pieces. Split pstore dumps are reassembled (see pstore.py): their lines then
+    appear in printing order, so the canonical text is no longer in the original's order and
+    ``reordered`` is set.
+    """
     quoted = _is_mail_quoted(text)
     margin = _margin(text)
+    pstore_parts = HEADER_HINT.search(text) is not None
+    maybe_wrapped = len(text) <= MAX_WRAPPED and LONG_LINE.search(text) is None
     if (
         not quoted
         and not margin
+        and not pstore_parts
+        and not maybe_wrapped
         and "\r" not in text
         and _FOREIGN.match(text) is None
         and _FOREIGN_LINE.search(text) is None
     ):
         return Canonical(text)
-    canon_starts: list[int] = []
-    canon_ends: list[int] = []
+    lines: list[str] = []
+    prefixed: list[bool] = []
     orig_starts: list[int] = []
     orig_ends: list[int] = []
-    parts: list[str] = []
     pos = 0
-    cpos = 0
     n = len(text)
     while True:
         nl = text.find("\n", pos)
         end = n if nl == -1 else nl
-        line = _canonical_line(text[pos:end], quoted, margin)
+        line, has_prefix = _canonical_line(text[pos:end], quoted, margin)
+        lines.append(line)
+        prefixed.append(has_prefix)
         orig_starts.append(pos)
         orig_ends.append(end)
-        canon_starts.append(cpos)
-        canon_ends.append(cpos + len(line))
-        parts.append(line)
-        cpos += len(line) + 1
         if nl == -1:
             break
         pos = nl + 1
-    return Canonical("\n".join(parts), canon_starts, orig_starts, orig_ends, canon_ends)
+    if maybe_wrapped:
+        lengths = [
+            e - s - (text[e - 1 : e] == "\r") for s, e in zip(orig_starts, orig_ends, strict=True)
+        ]
+        plan = join_plan(lengths, lines, prefixed)
+        if plan is not None:
+            lines, orig_starts, orig_ends = _join(lines, orig_starts, orig_ends, plan)
+    order = reassembly_order(lines) if pstore_parts else None
+    if order is not None:
+        lines = [lines[i] for i in order]
+        orig_starts = [orig_starts[i] for i in order]
+        orig_ends = [orig_ends[i] for i in order]
+    canon_starts: list[int] = []
+    canon_ends: list[int] = []
+    cpos = 0
+    for line in lines:
+        canon_starts.append(cpos)
+        canon_ends.append(cpos + len(line))
+        cpos += len(line) + 1
+    return Canonical(
+        "\n".join(lines), canon_starts, orig_starts, orig_ends, canon_ends, order is not None
+    )

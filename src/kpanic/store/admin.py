@@ -31,6 +31,8 @@ from kpanic.store.common import (
     _group_summary,
     _insert,
     _now,
+    _search_key,
+    _search_key_sql,
     _strip_texts,
     _utc,
 )
@@ -131,12 +133,14 @@ class AdminMixin(WriteMixin, QueryMixin):
                 if not others:
                     raise KpanicError(f"report {report_id} is already alone in its group")
             when = _utc(r.received_at) or _now()
+            split_sig = _fit_signature(f"{r.signature}#split-{r.id}")
             new_id = s.scalar(
                 _insert(s, CrashGroup)
                 .values(
-                    signature=_fit_signature(f"{r.signature}#split-{r.id}"),
+                    signature=split_sig,
                     signature_version=r.signature_version,
                     title=r.title,
+                    search_key=_search_key(r.title, split_sig),
                     type=r.type,
                     bug_class=r.bug_class,
                     rust_prevents=r.rust_prevents,
@@ -219,6 +223,7 @@ class AdminMixin(WriteMixin, QueryMixin):
                 last_seen=last,
                 last_report_id=latest.id,
                 title=latest.title,
+                search_key=_search_key_sql(latest.title),
                 type=latest.type,
                 bug_class=latest.bug_class,
                 rust_prevents=latest.rust_prevents,

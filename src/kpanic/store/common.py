@@ -18,6 +18,7 @@ from kpanic.errors import KpanicError
 from kpanic.settings import Settings
 from kpanic.store.models import (
     ApiToken,
+    CrashGroup,
     Report,
 )
 from kpanic.store.views import (
@@ -67,6 +68,18 @@ def _fit_signature(signature: str) -> str:
         return signature
     digest = hashlib.sha256(signature.encode()).hexdigest()[:16]
     return f"{signature[:495]}#{digest}"
+
+
+def _search_key(title: str, signature: str) -> str:
+    """What group text search matches: the title and the signature, lower-cased."""
+    return f"{title}\n{signature}".lower()
+
+
+def _search_key_sql(title: str) -> Any:
+    """The same key built in SQL from a new title and the group's own signature column."""
+    from sqlalchemy import func, literal
+
+    return literal(title.lower() + "\n") + func.lower(CrashGroup.signature)
 
 
 def _insert(session: Session, model: Any) -> Any:

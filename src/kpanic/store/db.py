@@ -56,7 +56,9 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
         if str(mode).lower() not in ("wal", "memory"):
             cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")  # durable across crashes of the process in WAL
+        # FULL: a commit is on disk (WAL fsynced) before ingest acknowledges it, even if the
+        # machine loses power right after; NORMAL would only survive a crash of the process.
+        cur.execute("PRAGMA synchronous = FULL")
     finally:
         cur.close()
 

@@ -67,6 +67,8 @@ class CrashGroup(Base):
     signature: Mapped[str] = mapped_column(String(512), unique=True)
     signature_version: Mapped[str | None] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(512), default="")
+    # lower(title + "\n" + signature): text search is a plain LIKE (no per-row case folding).
+    search_key: Mapped[str] = mapped_column(Text, default="")
     type: Mapped[str | None] = mapped_column(String(128))
     bug_class: Mapped[str | None] = mapped_column(String(64), index=True)
     rust_prevents: Mapped[str | None] = mapped_column(String(16), index=True)

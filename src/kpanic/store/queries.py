@@ -12,7 +12,6 @@ from sqlalchemy import (
     ColumnElement,
     func,
     literal,
-    or_,
     select,
 )
 from sqlalchemy.orm import Session
@@ -83,13 +82,8 @@ class QueryMixin(RepositoryBase):
         if f.until:
             conds.append(CrashGroup.first_seen < _utc(f.until))
         if f.q and f.q.strip():
-            pattern = _like(f.q.strip())
-            conds.append(
-                or_(
-                    CrashGroup.title.ilike(pattern, escape="\\"),
-                    CrashGroup.signature.ilike(pattern, escape="\\"),
-                )
-            )
+            pattern = _like(f.q.strip().lower())
+            conds.append(CrashGroup.search_key.like(pattern, escape="\\"))
         return conds
 
     def list_groups(
@@ -239,15 +233,10 @@ class QueryMixin(RepositoryBase):
         if f.until:
             conds.append(Report.received_at < _utc(f.until))
         if f.q and f.q.strip():
-            pattern = _like(f.q.strip())
+            pattern = _like(f.q.strip().lower())
             conds.append(
                 Report.group_id.in_(
-                    select(CrashGroup.id).where(
-                        or_(
-                            CrashGroup.title.ilike(pattern, escape="\\"),
-                            CrashGroup.signature.ilike(pattern, escape="\\"),
-                        )
-                    )
+                    select(CrashGroup.id).where(CrashGroup.search_key.like(pattern, escape="\\"))
                 )
             )
         return conds

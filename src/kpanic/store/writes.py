@@ -31,6 +31,8 @@ from kpanic.store.common import (
     _no_nul,
     _now,
     _retryable,
+    _search_key,
+    _search_key_sql,
     _strip_texts,
     _utc,
 )
@@ -184,6 +186,7 @@ class WriteMixin(RepositoryBase):
                 signature=signature,
                 signature_version=p.signature_version,
                 title=p.title,
+                search_key=_search_key(p.title, signature),
                 type=p.type,
                 bug_class=p.bug_class,
                 rust_prevents=p.rust_prevents,
@@ -221,6 +224,7 @@ class WriteMixin(RepositoryBase):
                 last_seen=case((newer, when), else_=CrashGroup.last_seen),
                 last_report_id=case((newer, report_id), else_=CrashGroup.last_report_id),
                 title=case((newer, p.title), else_=CrashGroup.title),
+                search_key=case((newer, _search_key_sql(p.title)), else_=CrashGroup.search_key),
                 type=case((newer, p.type), else_=CrashGroup.type),
                 bug_class=case((newer, p.bug_class), else_=CrashGroup.bug_class),
                 rust_prevents=case((newer, p.rust_prevents), else_=CrashGroup.rust_prevents),
@@ -234,45 +238,50 @@ class WriteMixin(RepositoryBase):
     def _bump_facets(
         self, s: Session, group_id: int, facets: list[tuple[str, str]], delta: int
     ) -> None:
-        for facet, value in sorted(facets):
-            if delta > 0:
-                stmt = _insert(s, GroupFacet).values(
-                    group_id=group_id, facet=facet, value=value, count=delta
+        """Add ``delta`` to the group's kernel/arch/distro counts (rows go at zero)."""
+        if not facets:
+            return
+        if delta > 0:  # one multi-row upsert, rows in key order (no lock-order deadlocks)
+            rows = [
+                {"group_id": group_id, "facet": f, "value": v, "count": delta}
+                for f, v in sorted(set(facets))
+            ]
+            stmt = _insert(s, GroupFacet).values(rows)
+            s.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["group_id", "facet", "value"],
+                    set_={"count": GroupFacet.count + stmt.excluded.count},
                 )
-                s.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["group_id", "facet", "value"],
-                        set_={"count": GroupFacet.count + delta},
-                    )
-                )
-            else:
-                key = and_(
-                    GroupFacet.group_id == group_id,
-                    GroupFacet.facet == facet,
-                    GroupFacet.value == value,
-                )
-                s.execute(update(GroupFacet).where(key).values(count=GroupFacet.count + delta))
-                s.execute(delete(GroupFacet).where(key, GroupFacet.count <= 0))
+            )
+            return
+        for facet, value in sorted(set(facets)):
+            key = and_(
+                GroupFacet.group_id == group_id,
+                GroupFacet.facet == facet,
+                GroupFacet.value == value,
+            )
+            s.execute(update(GroupFacet).where(key).values(count=GroupFacet.count + delta))
+            s.execute(delete(GroupFacet).where(key, GroupFacet.count <= 0))
 
     def _bump_daily(
         self, s: Session, day: dt.date, dims: list[tuple[str, str]], delta: int
     ) -> None:
-        for dim, value in sorted(dims):
-            key_day = _counter_day(day, dim)
-            if delta > 0:
-                stmt = _insert(s, DailyCount).values(day=key_day, dim=dim, value=value, count=delta)
-                s.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["day", "dim", "value"],
-                        set_={"count": DailyCount.count + delta},
-                    )
+        """Add ``delta`` to the statistics counters of one report's dimensions."""
+        keys = sorted({(_counter_day(day, dim), dim, value) for dim, value in dims})
+        if delta > 0:  # one multi-row upsert, rows in key order
+            rows = [{"day": d, "dim": k, "value": v, "count": delta} for d, k, v in keys]
+            stmt = _insert(s, DailyCount).values(rows)
+            s.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["day", "dim", "value"],
+                    set_={"count": DailyCount.count + stmt.excluded.count},
                 )
-            else:
-                key = and_(
-                    DailyCount.day == key_day, DailyCount.dim == dim, DailyCount.value == value
-                )
-                s.execute(update(DailyCount).where(key).values(count=DailyCount.count + delta))
-                s.execute(delete(DailyCount).where(key, DailyCount.count <= 0))
+            )
+            return
+        for key_day, dim, value in keys:
+            key = and_(DailyCount.day == key_day, DailyCount.dim == dim, DailyCount.value == value)
+            s.execute(update(DailyCount).where(key).values(count=DailyCount.count + delta))
+            s.execute(delete(DailyCount).where(key, DailyCount.count <= 0))
 
     def _prune_group(self, s: Session, group_id: int) -> int:
         """Flood control: keep the first N full reports and the latest; drop older texts.

@@ -44,6 +44,7 @@ def upgrade():
         sa.Column("signature", sa.String(length=512), nullable=False),
         sa.Column("signature_version", sa.String(length=32), nullable=True),
         sa.Column("title", sa.String(length=512), nullable=False),
+        sa.Column("search_key", sa.Text(), nullable=False),
         sa.Column("type", sa.String(length=128), nullable=True),
         sa.Column("bug_class", sa.String(length=64), nullable=True),
         sa.Column("rust_prevents", sa.String(length=16), nullable=True),

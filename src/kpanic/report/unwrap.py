@@ -1,0 +1,75 @@
+"""Undo a mail client's hard line wrap in a pasted console log.
+
+Mail clients break long lines at about 72 columns: at the last space that fits (the space is
+lost) or, for a word longer than the width, right at the width. A kernel line cut that way loses
+its end to a new line that has no timestamp, so the crash line ("WARNING: CPU: 1 PID: 61 at
+lib/refcount.c:28" without its function) or a lock line ("at: [<..>]" without the frame) no
+longer carries what the title needs.
+
+Only logs whose lines, once glued, mostly (half) start with a timestamp (or another console
+prefix) are unwrapped: there a continuation line is unambiguous. A line is glued back to the one
+before when it has no prefix (nor a timestamp anywhere), every line of the log fits in the wrap
+width (the longest line, 60 to 100 columns), and the previous physical line was full: one
+space-less word exactly the width long (a cut inside a word, glued without a space) or too long
+to also take the next line's first word (a cut at a space, glued with one; ">=": wrappers keep
+the cut space within the width). A log with fewer than ``MIN_JOINS`` such lines is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+MIN_WIDTH = 60
+MAX_WIDTH = 100
+# A wrapped oops breaks many lines; one unprefixed line after a long one in a short log is more
+# likely a program's own output (syzkaller's "executing program 1:") than a wrap.
+MIN_LINES = 8
+MIN_JOINS = 2
+# A line holding a console timestamp is a garbled line of its own, never a wrapped tail.
+_TIMESTAMP = re.compile(r"\[ *[0-9]+\.[0-9]+\]", re.ASCII)
+# A log with a line longer than any mail wrap width was not wrapped: cheap early rejection.
+LONG_LINE = re.compile(rf"[^\n]{{{MAX_WIDTH + 1}}}")
+
+
+def join_plan(
+    lengths: list[int], lines: list[str], prefixed: list[bool]
+) -> list[tuple[int, str]] | None:
+    """Which lines continue the line before, or None when the log does not look wrapped.
+
+    ``lengths`` are the original physical line lengths (without CR), ``lines`` the canonical
+    lines and ``prefixed`` whether each had a timestamp or console prefix. The result lists
+    ``(index, glue)`` for every line to append to its predecessor with ``glue`` ("" or " ").
+    """
+    nonblank = [i for i, line in enumerate(lines) if line.strip()]
+    if len(nonblank) < MIN_LINES:
+        return None
+    width = max(lengths)
+    if not MIN_WIDTH <= width <= MAX_WIDTH:
+        return None
+    if 3 * sum(1 for i in nonblank if prefixed[i]) < len(nonblank):
+        return None  # not a timestamped log: a line without prefix is ordinary
+    plan: list[tuple[int, str]] = []
+    joinable = False  # the previous line is a prefixed line or a continuation of one
+    for i, line in enumerate(lines):
+        if not line.strip():
+            joinable = False
+            continue
+        if prefixed[i]:
+            joinable = True
+            continue
+        if joinable and i > 0 and _TIMESTAMP.search(line) is None:
+            prev = lengths[i - 1]
+            word = line.lstrip().split(" ", 1)[0]
+            if prev == width and " " not in lines[i - 1].strip():
+                plan.append((i, ""))  # one long word (a path) cut at the width
+                continue
+            if prev + 1 + len(word) >= width:
+                plan.append((i, " "))
+                continue
+        joinable = False
+    if len(plan) < MIN_JOINS:
+        return None
+    # Once glued, the log must be a timestamped one: most of its lines carry a prefix.
+    if len(nonblank) - len(plan) > 2 * sum(1 for i in nonblank if prefixed[i]):
+        return None
+    return plan
