@@ -85,6 +85,7 @@ def _run(args: argparse.Namespace, url: str) -> int:
     os.environ["KPANIC_DATABASE_URL"] = url
     os.environ["KPANIC_WEB_SKIP_MIGRATE"] = "1"  # the parent migrated already
     print(f"kpanic: serving on http://{args.host}:{args.port}/  (database: {_safe(url)})")
+    print("kpanic: admin actions need a token: kpanic token create NAME (then log in at /admin)")
     uvicorn.run(
         "kpanic.web.asgi:create_app_from_env",
         factory=True,

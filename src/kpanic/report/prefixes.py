@@ -200,6 +200,9 @@ def canonicalize(text: str) -> Canonical:
         lines = [lines[i] for i in order]
         orig_starts = [orig_starts[i] for i in order]
         orig_ends = [orig_ends[i] for i in order]
+    joined = "\n".join(lines)
+    if order is None and joined == text:
+        return Canonical(text)  # only looked wrapped or split: nothing changed after all
     canon_starts: list[int] = []
     canon_ends: list[int] = []
     cpos = 0
@@ -207,6 +210,4 @@ def canonicalize(text: str) -> Canonical:
         canon_starts.append(cpos)
         canon_ends.append(cpos + len(line))
         cpos += len(line) + 1
-    return Canonical(
-        "\n".join(lines), canon_starts, orig_starts, orig_ends, canon_ends, order is not None
-    )
+    return Canonical(joined, canon_starts, orig_starts, orig_ends, canon_ends, order is not None)

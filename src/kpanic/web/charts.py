@@ -65,8 +65,32 @@ def empty_chart(message: str = "no data in this range", width: int = 560) -> str
     )
 
 
-def time_bars(points: Sequence[tuple[dt.date, int]], title: str, width: int = 560) -> str:
+def _next_bucket(day: dt.date, bucket: str) -> dt.date:
+    if bucket == "month":
+        return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return day + dt.timedelta(days=7 if bucket == "week" else 1)
+
+
+def fill_gaps(
+    points: Sequence[tuple[dt.date, int]], bucket: str, limit: int = 1000
+) -> list[tuple[dt.date, int]]:
+    """The series with empty buckets as zeros, so bar spacing is true to time."""
+    if not points:
+        return []
+    counts = dict(points)
+    day, last = min(counts), max(counts)
+    out: list[tuple[dt.date, int]] = []
+    while day <= last and len(out) < limit:
+        out.append((day, counts.get(day, 0)))
+        day = _next_bucket(day, bucket)
+    return out if len(out) < limit else sorted(points)
+
+
+def time_bars(
+    points: Sequence[tuple[dt.date, int]], title: str, width: int = 560, bucket: str = "day"
+) -> str:
     """Reports per time bucket as vertical bars, with a y axis and a few date labels."""
+    points = fill_gaps(points, bucket)
     if not points or not any(c for _, c in points):
         return empty_chart()
     height, left, right, top, bottom = 220, 46, 10, 10, 34
@@ -75,7 +99,7 @@ def time_bars(points: Sequence[tuple[dt.date, int]], title: str, width: int = 56
     top_value = step * 4
     n = len(points)
     slot = plot_w / n
-    bar_w = max(1.0, slot * 0.8)
+    bar_w = min(36.0, max(1.0, slot * 0.8))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(title)}">'

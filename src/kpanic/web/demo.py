@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo_data"
 DEMO_BASE_URL = "https://crashes.example.org/report"
@@ -65,9 +65,9 @@ def _variant(text: str, arch: str, index: int) -> tuple[str, str, str | None]:
 def _url_for(text: str, arch: str, release: str, legacy: bool) -> str:
     from kpanic.qr.kmsg import build_url, url_mode
 
-    encoding = "legacy" if legacy else "fido2"
+    encoding: Literal["fido2", "legacy"] = "legacy" if legacy else "fido2"
     prefix = build_url(DEMO_BASE_URL, arch=arch, kernel=release, encoding=encoding)
-    qr = url_mode(text, prefix, encoding=encoding)  # type: ignore[arg-type]
+    qr = url_mode(text, prefix, encoding=encoding)
     # What a phone's scanner reads; a legacy code hit by the v6.12 tail defect has no
     # conforming reading, and lenient readers print the out-of-range group as a number.
     return qr.code.text or qr.code.text_lenient

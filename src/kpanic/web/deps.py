@@ -23,7 +23,7 @@ def current_admin(request: Request) -> Admin | None:
     """The admin behind this request (Bearer token or session cookie), cached per request."""
     cached = getattr(request.state, "admin", _UNSET)
     if cached is not _UNSET:
-        return cached  # type: ignore[no-any-return]
+        return cached  # type: ignore[return-value]
     admin: Admin | None = None
     repo = get_repo(request)
     token = bearer_token(request)

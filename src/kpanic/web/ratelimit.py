@@ -69,15 +69,19 @@ class RateLimiter:
         key = client_key(address)
         dialect = self.engine.dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(RATE_TABLE).values(client=key, window_start=window, count=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[RATE_TABLE.c.client, RATE_TABLE.c.window_start],
-            set_={"count": RATE_TABLE.c.count + 1},
-        ).returning(RATE_TABLE.c.count)
+        upsert = (
+            insert(RATE_TABLE)
+            .values(client=key, window_start=window, count=1)
+            .on_conflict_do_update(
+                index_elements=[RATE_TABLE.c.client, RATE_TABLE.c.window_start],
+                set_={"count": RATE_TABLE.c.count + 1},
+            )
+            .returning(RATE_TABLE.c.count)
+        )
         with self.engine.connect() as conn:
             conn = conn.execution_options(kpanic_write=True)
             with conn.begin():
-                count = int(conn.execute(stmt).scalar_one())
+                count = int(conn.execute(upsert).scalar_one())
                 if random.random() < 0.01:  # occasional cleanup of old windows
                     conn.execute(
                         delete(RATE_TABLE).where(RATE_TABLE.c.window_start < window - self.window_s)

@@ -146,7 +146,7 @@ def stats_page(
     prevented = verdicts.get("yes", 0)
     known = sum(verdicts.values())
     svg = {
-        "over_time": charts.time_bars(stats.over_time, "Reports over time"),
+        "over_time": charts.time_bars(stats.over_time, "Reports over time", bucket=bucket),
         "by_class": charts.share_bars(stats.by_class, "Share per bug class"),
         "rust": charts.stacked_share(
             stats.by_rust_prevents, "Would safe Rust prevent it?", charts.VERDICT_COLOURS
