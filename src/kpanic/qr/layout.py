@@ -40,17 +40,12 @@ def _function_patterns(version: int) -> tuple[Matrix, Mask]:
         value[6, i] = value[i, 6] = 1 if i % 2 == 0 else 0
         reserved[6, i] = reserved[i, 6] = True
 
-    # 6.3.6 alignment patterns, skipping the three that would overlap finders.
-    pos = tables.ALIGNMENT_POSITIONS[version]
-    last = len(pos) - 1
-    for i, r in enumerate(pos):
-        for j, c in enumerate(pos):
-            if (i, j) in ((0, 0), (0, last), (last, 0)):
-                continue
-            for dr in range(-2, 3):
-                for dc in range(-2, 3):
-                    value[r + dr, c + dc] = 1 if max(abs(dr), abs(dc)) != 1 else 0
-                    reserved[r + dr, c + dc] = True
+    # 6.3.6 alignment patterns.
+    for r, c in alignment_centres(version):
+        for dr in range(-2, 3):
+            for dc in range(-2, 3):
+                value[r + dr, c + dc] = 1 if max(abs(dr), abs(dc)) != 1 else 0
+                reserved[r + dr, c + dc] = True
 
     # 7.9.1 format information areas (values written separately) and the dark module.
     for r, c in format_positions(version)[0] + format_positions(version)[1]:
@@ -66,6 +61,19 @@ def _function_patterns(version: int) -> tuple[Matrix, Mask]:
     value.setflags(write=False)
     reserved.setflags(write=False)
     return value, reserved
+
+
+@lru_cache(maxsize=64)
+def alignment_centres(version: int) -> tuple[tuple[int, int], ...]:
+    """(row, col) of every alignment pattern centre, skipping the three under finders (6.3.6)."""
+    pos = tables.ALIGNMENT_POSITIONS[version]
+    last = len(pos) - 1
+    return tuple(
+        (r, c)
+        for i, r in enumerate(pos)
+        for j, c in enumerate(pos)
+        if (i, j) not in ((0, 0), (0, last), (last, 0))
+    )
 
 
 def function_modules(version: int) -> tuple[Matrix, Mask]:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kpanic.qr import tables
+from kpanic.qr import layout, tables
 
 F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
@@ -142,13 +142,7 @@ def anchor_points(version: int) -> list[tuple[float, float, str]]:
         (n - 3.5, 3.5, "finder"),
         (3.5, n - 3.5, "finder"),
     ]
-    pos = tables.ALIGNMENT_POSITIONS[version]
-    last = len(pos) - 1
-    for i, r in enumerate(pos):
-        for j, c in enumerate(pos):
-            if (i, j) in ((0, 0), (0, last), (last, 0)):
-                continue
-            pts.append((c + 0.5, r + 0.5, "align"))
+    pts += [(c + 0.5, r + 0.5, "align") for r, c in layout.alignment_centres(version)]
     return pts
 
 
