@@ -206,10 +206,12 @@ def build(n_reports: int, n_groups: int, seed: int = 7) -> dict[str, list[dict]]
             if r[facet]:
                 facets[(r["group_id"], facet, r[facet])] += 1
         day = r["received_at"].date()
-        daily[(day, "total", "")] += 1
-        for dim in ("bug_class", "rust_prevents", "language", "arch", "distro"):
-            daily[(day, dim, r[dim] or "")] += 1
-        daily[(day.replace(day=1), "kernel", r["kernel"] or "")] += 1  # kernels: per month
+        scopes = [""] + [f"{d}={r[d]}|" for d in ("bug_class", "rust_prevents", "language")]
+        for scope in scopes:  # the same counters ingest keeps (plain and scoped)
+            daily[(day, scope + "total", "")] += 1
+            for dim in ("bug_class", "rust_prevents", "language", "arch", "distro"):
+                daily[(day, scope + dim, r[dim] or "")] += 1
+            daily[(day.replace(day=1), scope + "kernel", r["kernel"] or "")] += 1  # per month
     return {
         "groups": group_rows,
         "reports": reports,
@@ -302,6 +304,8 @@ def queries(repo: Repository, data: dict[str, list[dict]]) -> list[tuple[str, ob
             "reports: class filter (count capped)",
             lambda: repo.list_reports(Filters(bug_class="hang")),
         ),
+        ("reports: kernel release filter", lambda: repo.list_reports(Filters(kernel=kernel))),
+        ("reports: text search", lambda: repo.list_reports(Filters(q=word))),
         ("report detail", lambda: repo.get_report(biggest["last_report_id"])),
         ("stats: all time, by day", lambda: repo.stats()),
         (
@@ -309,8 +313,16 @@ def queries(repo: Repository, data: dict[str, list[dict]]) -> list[tuple[str, ob
             lambda: repo.stats(Filters(since=last - dt.timedelta(days=90)), bucket="week"),
         ),
         (
-            "stats: filtered by class (reports table)",
+            "stats: class filter, by month (counters)",
             lambda: repo.stats(Filters(bug_class="leak"), bucket="month"),
+        ),
+        (
+            "stats: kernel filter (reports table)",
+            lambda: repo.stats(Filters(kernel=kernel), bucket="week"),
+        ),
+        (
+            "stats: class + arch filter (reports table)",
+            lambda: repo.stats(Filters(bug_class="leak", arch="arm64"), bucket="month"),
         ),
         ("facet values: kernels", lambda: repo.facet_values("kernel")),
     ]

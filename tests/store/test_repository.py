@@ -151,6 +151,13 @@ def test_list_reports_filters(repo: Repository, crash_logs, prepared_crashes) ->
     assert recent.total == sum(r.received_at >= since for r in everything)
     times = [r.received_at for r in recent.items]
     assert times == sorted(times, reverse=True)
+    group = repo.list_groups(sort="count").items[0]
+    word = group.title.split()[-1].upper()
+    found = repo.list_reports(Filters(q=word), per_page=500)
+    groups = {g.id: g for g in repo.list_groups(per_page=500).items}
+    expected = [r for r in everything if word.lower() in groups[r.group_id].title.lower()]
+    assert found.total == len(expected) >= group.report_count
+    assert repo.list_reports(Filters(q="no such crash anywhere")).total == 0
 
 
 def test_stats_counters_and_filtered(repo: Repository, crash_logs, prepared_crashes) -> None:
@@ -176,10 +183,25 @@ def test_stats_counters_and_filtered(repo: Repository, crash_logs, prepared_cras
     assert ws.total == len(in_window)
 
     cls = st.by_class[0][0]
-    filtered = repo.stats(Filters(bug_class=cls), bucket="week")  # queries the reports table
+    filtered = repo.stats(Filters(bug_class=cls), bucket="week")  # scoped counters
     assert filtered.total == sum(r.bug_class == cls for r in reports)
     assert dict(filtered.by_class) == {cls: filtered.total}
     assert sum(n for _, n in filtered.over_time) == filtered.total
+    mine = [r for r in reports if r.bug_class == cls]
+    assert dict(filtered.by_language) == dict(Counter(r.language for r in mine))
+    assert dict(filtered.by_kernel) == dict(Counter(r.kernel or "(unknown)" for r in mine))
+    lang = Counter(r.language for r in reports).most_common(1)[0][0]
+    in_lang = [r for r in reports if r.language == lang and r.received_at >= window.since]
+    by_lang = repo.stats(Filters(language=lang, since=window.since))
+    assert by_lang.total == len(in_lang)
+    assert dict(by_lang.by_class) == dict(Counter(r.bug_class or "(unknown)" for r in in_lang))
+    # Filters the counters cannot answer go to the report columns; same answers.
+    both = repo.stats(Filters(bug_class=cls, language=lang))
+    assert both.total == sum(r.bug_class == cls and r.language == lang for r in reports)
+    kernel = Counter(r.kernel for r in reports if r.kernel).most_common(1)[0][0]
+    by_kernel = repo.stats(Filters(kernel=kernel), bucket="month")
+    assert by_kernel.total == sum(r.kernel == kernel for r in reports)
+    assert dict(by_kernel.by_kernel) == {kernel: by_kernel.total}
     assert repo.facet_values("bug_class")[0].count == st.by_class[0][1]
 
 

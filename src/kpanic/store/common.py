@@ -7,10 +7,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import (
-    Engine,
-    Select,
-)
+from sqlalchemy import Engine, Select, func, literal
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -77,8 +74,6 @@ def _search_key(title: str, signature: str) -> str:
 
 def _search_key_sql(title: str) -> Any:
     """The same key built in SQL from a new title and the group's own signature column."""
-    from sqlalchemy import func, literal
-
     return literal(title.lower() + "\n") + func.lower(CrashGroup.signature)
 
 
@@ -199,17 +194,35 @@ def _token_info(t: ApiToken) -> TokenInfo:
 
 
 MONTHLY_DIMS = frozenset({"kernel"})  # many distinct values: counted per month, not per day
+SCOPE_DIMS = ("bug_class", "rust_prevents", "language")  # stats filters served by counters
+
+
+def _base_dim(dim: str) -> str:
+    """``bug_class=leak|kernel`` -> ``kernel``."""
+    return dim.rsplit("|", 1)[-1]
+
+
+def _scope(dim: str, value: str) -> str:
+    """The prefix of counters scoped to one filter value, e.g. ``bug_class=leak|``."""
+    return f"{dim}={value[:40]}|"
 
 
 def _counter_day(day: dt.date, dim: str) -> dt.date:
     """The ``daily_counts.day`` key: the day, or the month's first day for monthly dims."""
-    return day.replace(day=1) if dim in MONTHLY_DIMS else day
+    return day.replace(day=1) if _base_dim(dim) in MONTHLY_DIMS else day
 
 
 def _dims(values: Any) -> list[tuple[str, str]]:
-    """(dim, value) pairs a report contributes to ``daily_counts``, in a fixed order."""
-    pairs = [("total", "")]
-    pairs += [(d, (getattr(values, d) or "")[:128]) for d in STAT_DIMS]
+    """(dim, value) pairs a report contributes to ``daily_counts``: the plain dimensions and
+    the same ones scoped to its bug class, Rust verdict and language."""
+    base = [("total", "")]
+    base += [(d, (getattr(values, d) or "")[:128]) for d in STAT_DIMS]
+    pairs = list(base)
+    for scope_dim in SCOPE_DIMS:
+        scope_value = getattr(values, scope_dim) or ""
+        if scope_value:
+            prefix = _scope(scope_dim, scope_value)
+            pairs += [(prefix + d, v) for d, v in base]
     return pairs
 
 

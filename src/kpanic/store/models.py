@@ -159,13 +159,16 @@ class DailyCount(Base):
     """Report counts per UTC day and dimension value, kept on ingest for fast statistics.
 
     ``dim`` is one of ``total`` (value ""), ``bug_class``, ``rust_prevents``, ``language``,
-    ``kernel``, ``arch``, ``distro``; NULL values are stored as "".
+    ``kernel``, ``arch``, ``distro``; NULL values are stored as "". The same dimensions are
+    also kept *scoped* to each bug class, Rust verdict and language (``dim`` like
+    ``bug_class=leak|kernel``), so statistics filtered by one of those read counters too.
+    Kernel releases are counted per month (``day`` is the 1st), the rest per UTC day.
     """
 
     __tablename__ = "daily_counts"
 
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    dim: Mapped[str] = mapped_column(String(96), primary_key=True)
     value: Mapped[str] = mapped_column(String(128), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    false,
     func,
     literal,
     select,
@@ -22,15 +23,18 @@ from kpanic.store.common import (
     COUNT_CAP,
     FACETS,
     MONTHLY_DIMS,
+    SCOPE_DIMS,
     STAT_DIMS,
     RepositoryBase,
     _as_date,
+    _base_dim,
     _bucket_start,
     _clamp_page,
     _group_summary,
     _like,
     _report_detail,
     _report_summary,
+    _scope,
     _utc,
 )
 from kpanic.store.db import read_session
@@ -54,6 +58,19 @@ from kpanic.store.views import (
     ReportSummary,
     Stats,
 )
+
+
+def _counter_scope(f: Filters) -> str | None:
+    """The counter prefix that answers statistics for ``f`` ("" = unscoped), or None when
+    only the reports table can (filters other than time plus one scope dimension)."""
+    scoped = [(d, getattr(f, d)) for d in SCOPE_DIMS if getattr(f, d)]
+    rest = Filters(since=f.since, until=f.until, **dict(scoped))
+    if rest != f or len(scoped) > 1:
+        return None
+    return _scope(*scoped[0]) if scoped else ""
+
+
+GROUP_IDS_INLINE = 500  # text search: up to this many matching groups go in as a literal list
 
 
 class QueryMixin(RepositoryBase):
@@ -116,17 +133,33 @@ class QueryMixin(RepositoryBase):
             if descending
             else (sort_col.asc(), CrashGroup.id.asc())
         )
+        columns = list(CrashGroup.__table__.columns)
         with read_session(self.engine) as s:
-            total = s.scalar(select(func.count()).select_from(CrashGroup).where(*conds)) or 0
-            groups = list(
-                s.execute(
-                    select(*CrashGroup.__table__.columns)
+            total: int | None = None
+            if f.q:
+                # A text search reads every group anyway: count in the same pass.
+                rows = s.execute(
+                    select(*columns, func.count().over().label("_total"))
                     .where(*conds)
                     .order_by(*order)
                     .limit(per_page)
                     .offset((page - 1) * per_page)
+                ).all()
+                if rows:
+                    total = int(rows[0]._total)
+                groups = list(rows)
+            else:
+                groups = list(
+                    s.execute(
+                        select(*columns)
+                        .where(*conds)
+                        .order_by(*order)
+                        .limit(per_page)
+                        .offset((page - 1) * per_page)
+                    )
                 )
-            )
+            if total is None:
+                total = s.scalar(select(func.count()).select_from(CrashGroup).where(*conds)) or 0
             top = self._top_facets(s, [g.id for g in groups])
         items = [
             _group_summary(g, top.get((g.id, "kernel"), []), top.get((g.id, "arch"), []))
@@ -234,11 +267,15 @@ class QueryMixin(RepositoryBase):
             conds.append(Report.received_at < _utc(f.until))
         if f.q and f.q.strip():
             pattern = _like(f.q.strip().lower())
-            conds.append(
-                Report.group_id.in_(
-                    select(CrashGroup.id).where(CrashGroup.search_key.like(pattern, escape="\\"))
-                )
-            )
+            matching = select(CrashGroup.id).where(CrashGroup.search_key.like(pattern, escape="\\"))
+            # Resolve the (usually few) matching groups first: with a literal id list the
+            # planner walks the group index instead of scanning all reports by time.
+            with read_session(self.engine) as s:
+                ids = list(s.scalars(matching.limit(GROUP_IDS_INLINE + 1)))
+            if len(ids) <= GROUP_IDS_INLINE:
+                conds.append(Report.group_id.in_(ids) if ids else false())
+            else:
+                conds.append(Report.group_id.in_(matching))
         return conds
 
     def list_reports(
@@ -331,11 +368,12 @@ class QueryMixin(RepositoryBase):
         """Counts over time buckets (day | week | month) and shares per class, Rust verdict,
         language, kernel release, arch and distro.
 
-        With only a time range (or nothing) it reads the ``daily_counts`` table (days are
-        UTC; the range is rounded to whole days; kernel releases are counted per calendar
-        month, so their shares cover the whole months the range touches). Other filters
-        query the indexed report columns directly (one grouped scan of the matching rows:
-        fine for selective filters, slower for broad ones at a million reports).
+        With only a time range and at most one of bug_class / rust_prevents / language as
+        filters it reads the ``daily_counts`` table (days are UTC; the range is rounded to
+        whole days; kernel releases are counted per calendar month, so their shares cover
+        the whole months the range touches). Other filters (kernel, arch, distro, text, or
+        several at once) query the indexed report columns directly: one grouped scan of the
+        matching rows, fine for selective filters, slower for broad ones at a million.
         """
         f = filters or Filters()
         if bucket not in ("day", "week", "month"):
@@ -344,10 +382,10 @@ class QueryMixin(RepositoryBase):
         until = _utc(f.until)
         d0 = since.date() if since else None
         d1 = until.date() if until else None
-        only_time = Filters(since=f.since, until=f.until) == f
+        scope = _counter_scope(f)
         with read_session(self.engine) as s:
-            if only_time:
-                per_day, shares = self._stats_from_counters(s, d0, d1)
+            if scope is not None:
+                per_day, shares = self._stats_from_counters(s, d0, d1, scope)
             else:
                 per_day, shares = self._stats_from_reports(s, f)
             groups = s.scalar(
@@ -379,8 +417,10 @@ class QueryMixin(RepositoryBase):
         )
 
     def _stats_from_counters(
-        self, s: Session, d0: dt.date | None, d1: dt.date | None
+        self, s: Session, d0: dt.date | None, d1: dt.date | None, scope: str = ""
     ) -> tuple[list[tuple[dt.date, int]], dict[str, dict[str, int]]]:
+        """Statistics from the counters; ``scope`` selects counters of one filter value."""
+
         def day_range(monthly: bool) -> list[ColumnElement[bool]]:
             rng: list[ColumnElement[bool]] = []
             if d0:  # a monthly row counts when its month overlaps the range
@@ -391,19 +431,19 @@ class QueryMixin(RepositoryBase):
 
         per_day = s.execute(
             select(DailyCount.day, DailyCount.count).where(
-                DailyCount.dim == "total", *day_range(False)
+                DailyCount.dim == scope + "total", *day_range(False)
             )
         ).all()
         shares: dict[str, dict[str, int]] = {}
         for monthly in (False, True):
-            dims = [d for d in STAT_DIMS if (d in MONTHLY_DIMS) == monthly]
+            dims = [scope + d for d in STAT_DIMS if (d in MONTHLY_DIMS) == monthly]
             rows = s.execute(
                 select(DailyCount.dim, DailyCount.value, func.sum(DailyCount.count))
                 .where(DailyCount.dim.in_(dims), *day_range(monthly))
                 .group_by(DailyCount.dim, DailyCount.value)
             ).all()
             for dim, value, n in rows:
-                shares.setdefault(dim, {})[value or "(unknown)"] = int(n)
+                shares.setdefault(_base_dim(dim), {})[value or "(unknown)"] = int(n)
         return [(_as_date(d), int(n)) for d, n in per_day], shares
 
     def _stats_from_reports(

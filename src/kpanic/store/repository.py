@@ -34,6 +34,7 @@ from sqlalchemy import (
 from kpanic.settings import Settings, get_settings, resolve_database_url
 from kpanic.store import ingest as ingest_mod
 from kpanic.store.admin import AdminMixin
+from kpanic.store.batch import BatchWriteMixin, Pending
 from kpanic.store.common import (
     TOKEN_TOUCH_INTERVAL,
     NotFound,
@@ -78,6 +79,7 @@ __all__ = [
     "Move",
     "NewToken",
     "NotFound",
+    "Pending",
     "Page",
     "ReportDetail",
     "ReportSort",
@@ -91,7 +93,7 @@ __all__ = [
 ]
 
 
-class Repository(AdminMixin):
+class Repository(BatchWriteMixin, AdminMixin):
     """Access to one crash report database (SQLite file or PostgreSQL).
 
     Thread-safe: each call opens its own session from the engine's pool. Create one per

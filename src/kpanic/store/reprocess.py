@@ -12,7 +12,6 @@ from typing import Any
 from kpanic.errors import KpanicError
 from kpanic.report.model import CrashReport, Frame
 from kpanic.store.ingest import Analysis, NoCrashFound, analysis_from, analyze
-from kpanic.store.models import Report
 
 
 def report_from_dict(data: dict[str, Any]) -> CrashReport:
@@ -28,11 +27,6 @@ def report_from_dict(data: dict[str, Any]) -> CrashReport:
     if "title" not in values or "type" not in values:
         raise KpanicError("the stored parse result has no title")
     return CrashReport(**values)
-
-
-def reanalyze(report: Report) -> Analysis:
-    """A fresh Analysis of a stored report (KpanicError when it cannot be redone)."""
-    return _reanalyze(report.source_kind, report.original, report.kmsg, report.parse)
 
 
 def reanalyze_input(

@@ -75,7 +75,7 @@ def upgrade():
     op.create_table(
         "daily_counts",
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("dim", sa.String(length=16), nullable=False),
+        sa.Column("dim", sa.String(length=96), nullable=False),
         sa.Column("value", sa.String(length=128), nullable=False),
         sa.Column("count", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("day", "dim", "value", name=op.f("pk_daily_counts")),

@@ -1,0 +1,360 @@
+"""Group commit: store many prepared reports in one transaction.
+
+Per report, :meth:`WriteMixin.store` costs about 18 statements and one commit. A busy intake
+hands whatever is pending to :meth:`BatchWriteMixin.store_many`, which writes the lot with a
+fixed handful of statements: one dedup lookup, one group upsert, one multi-row report insert,
+one group update per touched group, and one upsert each for facets and daily counters whose
+increments are summed in Python first (a multi-row upsert may not touch one row twice).
+
+The same database guarantees as single stores hold across processes: ``content_hash`` and
+``signature`` are unique and inserted with ``ON CONFLICT``, counters are added in SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, bindparam, case, func, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from kpanic.errors import KpanicError
+from kpanic.store import ingest as ingest_mod
+from kpanic.store.common import (
+    WRITE_ATTEMPTS,
+    _counter_day,
+    _day,
+    _dims,
+    _facets,
+    _fit_signature,
+    _insert,
+    _no_nul,
+    _now,
+    _retryable,
+    _search_key,
+    _utc,
+)
+from kpanic.store.db import write_session
+from kpanic.store.models import CrashGroup, DailyCount, GroupFacet, GroupOverride, Report
+from kpanic.store.views import ClientInfo, IngestResult
+from kpanic.store.writes import WriteMixin
+
+MAX_BATCH = 64  # 28 columns x 64 rows stays far below SQLite's bound-parameter limit
+
+
+@dataclass(slots=True)
+class Pending:
+    """One report waiting for the group commit."""
+
+    prepared: ingest_mod.PreparedReport
+    client: ClientInfo | None = None
+    received_at: dt.datetime | None = None
+
+
+def _row(p: ingest_mod.PreparedReport, group_id: int, when: dt.datetime, client: Any) -> dict:
+    values = {
+        "content_hash": p.content_hash,
+        "group_id": group_id,
+        "source_kind": p.source_kind,
+        "original": p.original,
+        "kmsg": p.kmsg,
+        "photo_sha256": p.photo_sha256,
+        "photo_size": p.photo_size,
+        "payload": p.payload,
+        "scrubbed": p.scrubbed,
+        "scrub_counts": p.scrub_counts,
+        "pruned": False,
+        "parse": p.parse,
+        "classification": p.classification,
+        "title": p.title,
+        "type": p.type,
+        "bug_class": p.bug_class,
+        "rust_prevents": p.rust_prevents,
+        "language": p.language,
+        "kernel": p.kernel,
+        "arch": p.arch,
+        "distro": p.distro,
+        "signature": _fit_signature(p.signature),
+        "signature_version": p.signature_version,
+        "parser_version": p.parser_version,
+        "classifier_version": p.classifier_version,
+        "corrupted": p.corrupted,
+        "received_at": when,
+        "client": client.to_dict() if client else None,
+    }
+    return {k: _no_nul(v) for k, v in values.items()}
+
+
+def _result(row: Any, *, is_new: bool, group_is_new: bool = False) -> IngestResult:
+    return IngestResult(
+        report_id=row.id,
+        group_id=row.group_id,
+        is_new=is_new,
+        group_is_new=group_is_new,
+        title=row.title,
+        bug_class=row.bug_class,
+        rust_prevents=row.rust_prevents,
+        signature=row.signature,
+    )
+
+
+_EXISTING = (
+    Report.id,
+    Report.content_hash,
+    Report.group_id,
+    Report.title,
+    Report.bug_class,
+    Report.rust_prevents,
+    Report.signature,
+)
+
+
+class BatchWriteMixin(WriteMixin):
+    """:meth:`store_many`: the group-commit write path."""
+
+    def store_many(self, items: Sequence[Pending]) -> list[IngestResult]:
+        """Store up to :data:`MAX_BATCH` reports in one transaction; one result per item, in
+        order, returned after the commit (same content twice: one report, both results)."""
+        if len(items) > MAX_BATCH:
+            out: list[IngestResult] = []
+            for start in range(0, len(items), MAX_BATCH):
+                out += self.store_many(items[start : start + MAX_BATCH])
+            return out
+        if not items:
+            return []
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                with write_session(self.engine) as s:
+                    return self._store_many_in(s, items)
+            except DBAPIError as exc:
+                if attempt + 1 == WRITE_ATTEMPTS or not _retryable(exc):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _store_many_in(self, s: Session, items: Sequence[Pending]) -> list[IngestResult]:
+        by_hash: dict[str, IngestResult] = {}
+        hashes = sorted({it.prepared.content_hash for it in items})
+        for row in s.execute(select(*_EXISTING).where(Report.content_hash.in_(hashes))):
+            by_hash[row.content_hash] = _result(row, is_new=False)
+        fresh: dict[str, tuple[Pending, dt.datetime]] = {}
+        for it in items:
+            key = it.prepared.content_hash
+            if key not in by_hash and key not in fresh:
+                fresh[key] = (it, _utc(it.received_at) or _now())
+        if fresh:
+            self._insert_fresh(s, fresh, by_hash)
+        return [by_hash[it.prepared.content_hash] for it in items]
+
+    def _groups_for(
+        self, s: Session, fresh: dict[str, tuple[Pending, dt.datetime]]
+    ) -> tuple[dict[str, int], set[int]]:
+        """Group id per signature (admin overrides first, else upserted groups) and the ids
+        of the groups this transaction created."""
+        first: dict[str, tuple[ingest_mod.PreparedReport, dt.datetime]] = {}
+        for it, when in fresh.values():
+            first.setdefault(_fit_signature(it.prepared.signature), (it.prepared, when))
+        signatures = sorted(first)
+        ids: dict[str, int] = dict(
+            s.execute(
+                select(GroupOverride.signature, GroupOverride.group_id).where(
+                    GroupOverride.signature.in_(signatures)
+                )
+            ).tuples()
+        )
+        missing = [sig for sig in signatures if sig not in ids]
+        created: set[int] = set()
+        if missing:
+            now = _now()
+            rows = [
+                {
+                    "signature": sig,
+                    "signature_version": first[sig][0].signature_version,
+                    "title": first[sig][0].title,
+                    "search_key": _search_key(first[sig][0].title, sig),
+                    "type": first[sig][0].type,
+                    "bug_class": first[sig][0].bug_class,
+                    "rust_prevents": first[sig][0].rust_prevents,
+                    "language": first[sig][0].language,
+                    "report_count": 0,
+                    "full_count": 0,
+                    "first_seen": first[sig][1],
+                    "last_seen": first[sig][1],
+                    "created_by": "ingest",
+                    "created_at": now,
+                }
+                for sig in missing
+            ]
+            stmt = (
+                _insert(s, CrashGroup)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["signature"])
+                .returning(CrashGroup.id, CrashGroup.signature)
+            )
+            for gid, sig in s.execute(stmt).tuples():
+                ids[sig] = gid
+                created.add(gid)
+            rest = [sig for sig in missing if sig not in ids]
+            if rest:
+                ids.update(
+                    s.execute(
+                        select(CrashGroup.signature, CrashGroup.id).where(
+                            CrashGroup.signature.in_(rest)
+                        )
+                    ).tuples()
+                )
+        if any(sig not in ids for sig in signatures):  # pragma: no cover - deleted meanwhile
+            raise KpanicError("a crash group vanished while storing; please retry")
+        return ids, created
+
+    def _insert_fresh(
+        self,
+        s: Session,
+        fresh: dict[str, tuple[Pending, dt.datetime]],
+        by_hash: dict[str, IngestResult],
+    ) -> None:
+        groups, created = self._groups_for(s, fresh)
+        rows = [
+            _row(it.prepared, groups[_fit_signature(it.prepared.signature)], when, it.client)
+            for it, when in fresh.values()
+        ]
+        stmt = (
+            _insert(s, Report)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["content_hash"])
+            .returning(Report.id, Report.content_hash)
+        )
+        inserted: dict[str, int] = dict((h, i) for i, h in s.execute(stmt).tuples())
+        lost = [h for h in fresh if h not in inserted]  # another process stored them first
+        if lost:
+            for row in s.execute(select(*_EXISTING).where(Report.content_hash.in_(lost))):
+                by_hash[row.content_hash] = _result(row, is_new=False)
+        facets: Counter[tuple[int, str, str]] = Counter()
+        daily: Counter[tuple[dt.date, str, str]] = Counter()
+        touched: dict[int, list[tuple[dt.datetime, int, ingest_mod.PreparedReport]]] = {}
+        for key, report_id in inserted.items():
+            it, when = fresh[key]
+            p = it.prepared
+            gid = groups[_fit_signature(p.signature)]
+            touched.setdefault(gid, []).append((when, report_id, p))
+            for facet, value in set(_facets(p)):
+                facets[(gid, facet, value)] += 1
+            day = _day(when)
+            for dim, value in set(_dims(p)):
+                daily[(_counter_day(day, dim), dim, value)] += 1
+            by_hash[key] = IngestResult(
+                report_id=report_id,
+                group_id=gid,
+                is_new=True,
+                group_is_new=gid in created,
+                title=p.title,
+                bug_class=p.bug_class,
+                rust_prevents=p.rust_prevents,
+                signature=_fit_signature(p.signature),
+            )
+        if not touched:
+            return
+        self._update_groups(s, touched)
+        self._upsert_counts(s, facets, daily)
+        for gid in self._over_limit(s, sorted(touched)):
+            self._prune_group(s, gid)
+
+    def _update_groups(
+        self,
+        s: Session,
+        touched: dict[int, list[tuple[dt.datetime, int, ingest_mod.PreparedReport]]],
+    ) -> None:
+        """Counts, first/last seen and the newest report's title and class: one executemany."""
+        params = []
+        for gid in sorted(touched):
+            entries = touched[gid]
+            when, report_id, p = max(entries, key=lambda e: (e[0], e[1]))
+            params.append(
+                {
+                    "gid": gid,
+                    "n": len(entries),
+                    "first": min(e[0] for e in entries),
+                    "when": when,
+                    "rid": report_id,
+                    "title": p.title,
+                    "tkey": p.title.lower() + "\n",
+                    "type": p.type,
+                    "bug_class": p.bug_class,
+                    "rust_prevents": p.rust_prevents,
+                    "language": p.language,
+                    "sigv": p.signature_version,
+                }
+            )
+        t = CrashGroup.__table__
+        newer = t.c.last_seen <= bindparam("when")
+        stmt = (
+            t.update()
+            .where(t.c.id == bindparam("gid"))
+            .values(
+                report_count=t.c.report_count + bindparam("n"),
+                full_count=t.c.full_count + bindparam("n"),
+                first_seen=case(
+                    (t.c.first_seen > bindparam("first"), bindparam("first")),
+                    else_=t.c.first_seen,
+                ),
+                last_seen=case((newer, bindparam("when")), else_=t.c.last_seen),
+                last_report_id=case((newer, bindparam("rid")), else_=t.c.last_report_id),
+                title=case((newer, bindparam("title")), else_=t.c.title),
+                search_key=case(
+                    (newer, bindparam("tkey", type_=String) + func.lower(t.c.signature)),
+                    else_=t.c.search_key,
+                ),
+                type=case((newer, bindparam("type")), else_=t.c.type),
+                bug_class=case((newer, bindparam("bug_class")), else_=t.c.bug_class),
+                rust_prevents=case((newer, bindparam("rust_prevents")), else_=t.c.rust_prevents),
+                language=case((newer, bindparam("language")), else_=t.c.language),
+                signature_version=case((newer, bindparam("sigv")), else_=t.c.signature_version),
+            )
+        )
+        s.connection().execute(stmt, params)
+
+    def _upsert_counts(
+        self,
+        s: Session,
+        facets: Counter[tuple[int, str, str]],
+        daily: Counter[tuple[dt.date, str, str]],
+    ) -> None:
+        """One multi-row upsert each, keys summed and sorted (no lock-order deadlocks)."""
+        if facets:
+            rows = [
+                {"group_id": g, "facet": f, "value": v, "count": n}
+                for (g, f, v), n in sorted(facets.items())
+            ]
+            stmt = _insert(s, GroupFacet).values(rows)
+            s.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["group_id", "facet", "value"],
+                    set_={"count": GroupFacet.count + stmt.excluded.count},
+                )
+            )
+        if daily:
+            rows = [
+                {"day": d, "dim": k, "value": v, "count": n}
+                for (d, k, v), n in sorted(daily.items())
+            ]
+            stmt = _insert(s, DailyCount).values(rows)
+            s.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["day", "dim", "value"],
+                    set_={"count": DailyCount.count + stmt.excluded.count},
+                )
+            )
+
+    def _over_limit(self, s: Session, group_ids: list[int]) -> list[int]:
+        """Touched groups holding more full reports than flood control keeps."""
+        limit = self.settings.sample_limit
+        return list(
+            s.scalars(
+                select(CrashGroup.id).where(
+                    CrashGroup.id.in_(group_ids), CrashGroup.full_count > limit + 1
+                )
+            )
+        )
