@@ -90,3 +90,29 @@ def test_services_starting_together_migrate_once(tmp_path: Path) -> None:
     with ProcessPoolExecutor(3, mp_context=get_context("spawn")) as pool:
         revisions = list(pool.map(_upgrade_and_read, [url] * 3))
     assert revisions == [head_revision()] * 3
+
+
+def test_rate_limit_table_made_before_0002_is_adopted(tmp_path: Path) -> None:
+    """Databases served before migration 0002 already hold ``web_rate_limits`` (the web layer
+    created it itself): upgrading keeps its rows and ends at head."""
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0001")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE TABLE web_rate_limits (client VARCHAR(40) NOT NULL, "
+                    "window_start BIGINT NOT NULL, count INTEGER NOT NULL, "
+                    "PRIMARY KEY (client, window_start))"
+                )
+            )
+            conn.execute(text("INSERT INTO web_rate_limits VALUES ('c', 60, 3)"))
+        upgrade(url)
+        assert current_revision(url) == head_revision() == "0002"
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count FROM web_rate_limits")).scalar_one() == 3
+    finally:
+        engine.dispose()

@@ -141,3 +141,43 @@ def test_hostile_input_scrubs_in_linear_time(unit: str) -> None:
     text = unit * (400_000 // len(unit))
     out = scrub_text(text)
     assert len(out.text) > 0
+
+
+_PIECES = st.sampled_from(
+    [
+        "a:b",
+        "::",
+        "12.",
+        "1.2.3.4",
+        "fe80::1",
+        "00:11:22:33:44:55",
+        "00-11-22-33-44-55",
+        "-abcd-",
+        "123e4567-e89b-12d3-a456-426614174000",
+        "x@y.io",
+        "SN=",
+        "serial: ",
+        "host=",
+        "Set hostname to '",
+        "/home/",
+        "user=",
+        "uid=1000(",
+        "for user ",
+        "ab",
+        "\u017fn=",
+        "\u212aost=",
+        " ",
+        "\n",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=6)), max_size=12))
+def test_prefilters_never_hide_a_match(parts: list[str]) -> None:
+    """Each cheap prefilter is a necessary condition of its pattern: skipping is lossless."""
+    from kpanic.store.scrub import _HINTS
+
+    text = "".join(parts)
+    for pattern, hint in _HINTS.items():
+        assert pattern.search(text) is None or hint(text), pattern.pattern

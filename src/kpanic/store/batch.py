@@ -12,6 +12,7 @@ The same database guarantees as single stores hold across processes: ``content_h
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
@@ -147,7 +148,14 @@ class BatchWriteMixin(WriteMixin):
                 fresh[key] = (it, _utc(it.received_at) or _now())
         if fresh:
             self._insert_fresh(s, fresh, by_hash)
-        return [by_hash[it.prepared.content_hash] for it in items]
+        out, seen = [], set()
+        for it in items:
+            res = by_hash[it.prepared.content_hash]
+            if it.prepared.content_hash in seen and res.is_new:  # same content again
+                res = dataclasses.replace(res, is_new=False, group_is_new=False)
+            seen.add(it.prepared.content_hash)
+            out.append(res)
+        return out
 
     def _groups_for(
         self, s: Session, fresh: dict[str, tuple[Pending, dt.datetime]]
@@ -163,7 +171,7 @@ class BatchWriteMixin(WriteMixin):
                 select(GroupOverride.signature, GroupOverride.group_id).where(
                     GroupOverride.signature.in_(signatures)
                 )
-            ).tuples()
+            ).all()
         )
         missing = [sig for sig in signatures if sig not in ids]
         created: set[int] = set()
@@ -188,13 +196,13 @@ class BatchWriteMixin(WriteMixin):
                 }
                 for sig in missing
             ]
+            table = CrashGroup.__table__
             stmt = (
-                _insert(s, CrashGroup)
-                .values(rows)
+                _insert(s, table)
                 .on_conflict_do_nothing(index_elements=["signature"])
-                .returning(CrashGroup.id, CrashGroup.signature)
+                .returning(table.c.id, table.c.signature)
             )
-            for gid, sig in s.execute(stmt).tuples():
+            for gid, sig in s.connection().execute(stmt, rows).all():
                 ids[sig] = gid
                 created.add(gid)
             rest = [sig for sig in missing if sig not in ids]
@@ -204,7 +212,7 @@ class BatchWriteMixin(WriteMixin):
                         select(CrashGroup.signature, CrashGroup.id).where(
                             CrashGroup.signature.in_(rest)
                         )
-                    ).tuples()
+                    ).all()
                 )
         if any(sig not in ids for sig in signatures):  # pragma: no cover - deleted meanwhile
             raise KpanicError("a crash group vanished while storing; please retry")
@@ -221,13 +229,13 @@ class BatchWriteMixin(WriteMixin):
             _row(it.prepared, groups[_fit_signature(it.prepared.signature)], when, it.client)
             for it, when in fresh.values()
         ]
+        table = Report.__table__
         stmt = (
-            _insert(s, Report)
-            .values(rows)
+            _insert(s, table)
             .on_conflict_do_nothing(index_elements=["content_hash"])
-            .returning(Report.id, Report.content_hash)
+            .returning(table.c.id, table.c.content_hash)
         )
-        inserted: dict[str, int] = dict((h, i) for i, h in s.execute(stmt).tuples())
+        inserted = {h: i for i, h in s.connection().execute(stmt, rows).all()}
         lost = [h for h in fresh if h not in inserted]  # another process stored them first
         if lost:
             for row in s.execute(select(*_EXISTING).where(Report.content_hash.in_(lost))):
@@ -328,24 +336,26 @@ class BatchWriteMixin(WriteMixin):
                 {"group_id": g, "facet": f, "value": v, "count": n}
                 for (g, f, v), n in sorted(facets.items())
             ]
-            stmt = _insert(s, GroupFacet).values(rows)
-            s.execute(
+            stmt = _insert(s, GroupFacet.__table__)
+            s.connection().execute(
                 stmt.on_conflict_do_update(
                     index_elements=["group_id", "facet", "value"],
-                    set_={"count": GroupFacet.count + stmt.excluded.count},
-                )
+                    set_={"count": GroupFacet.__table__.c.count + stmt.excluded.count},
+                ),
+                rows,
             )
         if daily:
             rows = [
                 {"day": d, "dim": k, "value": v, "count": n}
                 for (d, k, v), n in sorted(daily.items())
             ]
-            stmt = _insert(s, DailyCount).values(rows)
-            s.execute(
+            stmt = _insert(s, DailyCount.__table__)
+            s.connection().execute(
                 stmt.on_conflict_do_update(
                     index_elements=["day", "dim", "value"],
-                    set_={"count": DailyCount.count + stmt.excluded.count},
-                )
+                    set_={"count": DailyCount.__table__.c.count + stmt.excluded.count},
+                ),
+                rows,
             )
 
     def _over_limit(self, s: Session, group_ids: list[int]) -> list[int]:

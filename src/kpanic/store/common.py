@@ -92,6 +92,8 @@ def _no_nul(value: Any) -> Any:
     """Strings without NUL characters (PostgreSQL text and JSONB cannot hold them)."""
     if isinstance(value, str):
         return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict | list) and "\\x00" not in repr(value):
+        return value  # repr shows a NUL as \x00: one C-speed scan instead of a Python walk
     if isinstance(value, dict):
         return {_no_nul(k): _no_nul(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -220,3 +220,15 @@ __all__ = [
     "GroupOverride",
     "Report",
 ]
+
+
+class RateLimitCounter(Base):
+    """Intake flood-control counters of the web layer (:mod:`kpanic.web.ratelimit`): one row
+    per hashed client and fixed window. Ephemeral bookkeeping, but part of the migrated schema
+    so every table of the database has one owner and one history."""
+
+    __tablename__ = "web_rate_limits"
+
+    client: Mapped[str] = mapped_column(String(40), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer)

@@ -16,8 +16,10 @@ Typical use::
     page = repo.list_groups(Filters(bug_class="use-after-free"), sort="count", page=1)
 
 The class is assembled from parts with one job each: ``writes`` (ingest transaction and
-aggregates), ``queries`` (lists, pages, statistics), ``admin`` (merge, split, delete,
-reprocess); this module adds construction, the ingest entry points and API tokens.
+aggregates), ``batch`` (group commit: :meth:`store_many` writes many prepared reports in one
+transaction with a fixed number of statements, what the web intake uses under load),
+``queries`` (lists, pages, statistics), ``admin`` (merge, split, delete, reprocess); this
+module adds construction, the ingest entry points, :meth:`report_by_hash` and API tokens.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import (
+    bindparam,
     select,
     update,
 )
@@ -36,9 +39,11 @@ from kpanic.store import ingest as ingest_mod
 from kpanic.store.admin import AdminMixin
 from kpanic.store.batch import BatchWriteMixin, Pending
 from kpanic.store.common import (
+    _SUMMARY_COLUMNS,
     TOKEN_TOUCH_INTERVAL,
     NotFound,
     _now,
+    _report_summary,
     _token_info,
 )
 from kpanic.store.db import current_revision, make_engine, read_session, upgrade, write_session
@@ -92,6 +97,9 @@ __all__ = [
     "upgrade",
 ]
 
+# Built once: on the duplicate fast path building the statement cost more than running it.
+_BY_HASH = select(*_SUMMARY_COLUMNS).where(Report.content_hash == bindparam("content_hash"))
+
 
 class Repository(BatchWriteMixin, AdminMixin):
     """Access to one crash report database (SQLite file or PostgreSQL).
@@ -124,6 +132,14 @@ class Repository(BatchWriteMixin, AdminMixin):
         self.close()
 
     # ------------------------------------------------------------------ ingest
+
+    def report_by_hash(self, content_hash: str) -> ReportSummary | None:
+        """The stored report with this content hash (see :func:`ingest.content_hash`), or
+        None: one indexed read, no texts. Intake uses it to answer repeated submissions
+        without parsing them again."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_BY_HASH, {"content_hash": content_hash}).first()
+        return _report_summary(row) if row is not None else None
 
     def ingest_log(
         self,

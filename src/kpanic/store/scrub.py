@@ -166,6 +166,40 @@ _EMAIL_RE = re.compile(
 
 _HEXISH = re.compile(r"[0-9A-Fa-f]+|[0-9._-]+")
 
+# --- Prefilters. A pattern whose match must contain some literal is only run when the text has
+# it: patterns that begin with a look-behind or a class are tried at every position (about
+# 0.25 ms per pattern on a 5 KB log), a search for a literal-led pattern or a substring skips
+# through the text in C. Each hint is a necessary condition of its pattern (never changes a
+# result, only skips scans that cannot match); a kernel log without addresses, names or serial
+# numbers usually passes none of them.
+_IPV4_HINT = re.compile(r"\.\d{1,3}\.\d{1,3}\.")  # a.B.C.d
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")  # two colons with only hex between
+_MAC_HINT = re.compile(r":[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}:")
+_MAC_DASH_HINT = re.compile(r"-[0-9A-Fa-f]{2}-[0-9A-Fa-f]{2}-")
+_UUID_HINT = re.compile(r"-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-")
+_HINTS: dict[re.Pattern[str], Callable[[str], bool]] = {
+    _EMAIL_RE: lambda t: "@" in t,
+    _IPV4_RE: lambda t: _IPV4_HINT.search(t) is not None,
+    _MAC_RE: lambda t: _MAC_HINT.search(t) is not None,
+    _MAC_DASH_RE: lambda t: _MAC_DASH_HINT.search(t) is not None,
+    _UUID_RE: lambda t: _UUID_HINT.search(t) is not None,
+    _IPV6_RE: lambda t: _IPV6_HINT.search(t) is not None,
+    _SERIAL_RE: lambda t: any(w in t.casefold() for w in ("serial", "sn", "s/n")),
+    _HOST_FIELD_RE: lambda t: any(w in t.casefold() for w in ("host", "nodename")),
+    _HOST_CHANGE_RE: lambda t: "host" in t.casefold(),
+    _HOME_RE: lambda t: "/home/" in t or "/Users/" in t,
+    _USER_FIELD_RE: lambda t: (
+        "=" in t and any(w in t for w in ("user", "USER", "LOGNAME", "auid", "acct", "login"))
+    ),
+    _UID_NAME_RE: lambda t: "id=" in t,
+    _FOR_USER_RE: lambda t: " user" in t,
+}
+
+
+def _may_match(pattern: re.Pattern[str], text: str) -> bool:
+    hint = _HINTS.get(pattern)
+    return hint is None or hint(text)
+
 
 def _is_personal(name: str) -> bool:
     """A learned name worth replacing everywhere: not a system word, not a number/hex word."""
@@ -177,6 +211,8 @@ def _is_personal(name: str) -> bool:
 def _learn(text: str, patterns: Iterable[re.Pattern[str]], group: str) -> set[str]:
     names: set[str] = set()
     for pattern in patterns:
+        if not _may_match(pattern, text):
+            continue
         for m in pattern.finditer(text):
             name = m.group(group).rstrip(".")
             if name and _is_personal(name):
@@ -196,6 +232,8 @@ def _replace_words(text: str, names: set[str], token: str) -> tuple[str, int]:
 def _sub(
     pattern: re.Pattern[str], repl: str | Callable[[re.Match[str]], str], text: str
 ) -> tuple[str, int]:
+    if not _may_match(pattern, text):
+        return text, 0
     return pattern.subn(repl, text)
 
 
@@ -242,6 +280,8 @@ def _count_sub(
     pattern: re.Pattern[str], repl: Callable[[re.Match[str]], str], text: str
 ) -> tuple[str, int]:
     """Like subn, but counts only matches whose replacement differs from the match."""
+    if not _may_match(pattern, text):
+        return text, 0
     changed = 0
 
     def wrapped(m: re.Match[str]) -> str:

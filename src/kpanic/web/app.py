@@ -44,7 +44,6 @@ def create_app(
         upgrade(settings.database_url)
     repo = Repository(settings.database_url, settings=settings)
     limiter = RateLimiter(repo.engine, config.rate_limit, config.rate_window_s)
-    limiter.ensure_table()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

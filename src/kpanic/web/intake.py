@@ -94,8 +94,7 @@ def _limiter(request: Request, name: str, tokens: int) -> anyio.CapacityLimiter:
 
     CPU-bound analysis holds the GIL: running many at once only interleaves them, so each
     waits for all. Two at a time (one per core, decoders release the GIL) keeps throughput
-    and lets requests finish in arrival order. SQLite has one writer: queueing writers here
-    avoids its busy-wait backoff (sleeps of up to 100 ms), the cause of long latency tails.
+    and lets requests finish in arrival order.
     """
     limiter = getattr(request.app.state, name, None)
     if limiter is None:
@@ -148,24 +147,7 @@ def _known(kind: str, data: Any, request: Request) -> dict[str, Any] | None:
 
 def _stored_summary(request: Request, digest: str) -> dict[str, Any] | None:
     """One indexed read of the report with this content hash (no texts, no JSON columns)."""
-    from sqlalchemy import select
-
-    from kpanic.store.db import read_session
-    from kpanic.store.models import Report
-
-    columns = (
-        Report.id,
-        Report.group_id,
-        Report.title,
-        Report.bug_class,
-        Report.rust_prevents,
-        Report.signature,
-        Report.language,
-        Report.kernel,
-        Report.arch,
-    )
-    with read_session(get_repo(request).engine) as session:
-        row = session.execute(select(*columns).where(Report.content_hash == digest)).first()
+    row = get_repo(request).report_by_hash(digest)
     if row is None:
         return None
     return _describe(
@@ -222,12 +204,11 @@ async def store(request: Request, prepared: Any, via: str) -> dict[str, Any]:
         user_agent=(request.headers.get("user-agent") or "")[:200] or None,
         token_name=getattr(getattr(request.state, "admin", None), "name", None),
     )
-    repo = get_repo(request)
-    writers = 1 if repo.engine.dialect.name == "sqlite" else 8
-    result = await anyio.to_thread.run_sync(
-        partial(repo.store, prepared, client=client),
-        limiter=_limiter(request, "write_limiter", writers),
-    )
+    from kpanic.store.batch import Pending
+    from kpanic.web.writer import writer_for
+
+    writer = writer_for(request.app.state, get_repo(request))
+    result = await writer.submit(Pending(prepared, client))
     out = _describe(request, result.to_dict())
     out["language"] = prepared.language
     out["kernel"] = prepared.kernel

@@ -5,10 +5,10 @@ upsert (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, supported by SQLite 
 PostgreSQL). Several ``kpanic serve`` processes on one PostgreSQL share the counters, so a
 client cannot multiply its budget by spreading requests over processes.
 
-The table is ephemeral bookkeeping owned by the web layer (no report data, rows older than two
-windows are deleted as it goes), so it is created on start with ``CREATE TABLE IF NOT EXISTS``
-rather than through the store's migrations. Clients are stored as a truncated SHA-256 of their
-address, never the address itself.
+The table is ephemeral bookkeeping (no report data, rows older than two windows are deleted as
+it goes); it is part of the store's migrated schema (``kpanic.store.models.RateLimitCounter``,
+migration 0002). Clients are stored as a truncated SHA-256 of their address, never the address
+itself.
 """
 
 from __future__ import annotations
@@ -18,18 +18,12 @@ import random
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, Engine, Integer, MetaData, String, Table, delete
+from sqlalchemy import Engine, delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 
-RATE_METADATA = MetaData()
-RATE_TABLE = Table(
-    "web_rate_limits",
-    RATE_METADATA,
-    Column("client", String(40), primary_key=True),
-    Column("window_start", BigInteger, primary_key=True),
-    Column("count", Integer, nullable=False),
-)
+from kpanic.store.models import RateLimitCounter
+
+RATE_TABLE = RateLimitCounter.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +45,6 @@ class RateLimiter:
         self.engine = engine
         self.limit = limit
         self.window_s = max(1, window_s)
-
-    def ensure_table(self) -> None:
-        """Create the counter table if missing (idempotent; tolerant of a concurrent creator)."""
-        try:
-            RATE_METADATA.create_all(self.engine, checkfirst=True)
-        except DBAPIError:
-            # Another process created it between the check and the CREATE.
-            RATE_METADATA.create_all(self.engine, checkfirst=True)
 
     def hit(self, address: str, now: float | None = None) -> Verdict:
         """Count one request from ``address`` and say whether it is within the budget."""

@@ -1,0 +1,67 @@
+"""Concurrent submissions share commits (group commit) and each gets its own, exact answer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from kpanic.settings import get_settings
+from kpanic.web.app import create_app
+from kpanic.web.config import WebConfig
+from tests.web.conftest import DEMO
+
+
+def _logs() -> list[str]:
+    logs = [p.read_text() for p in sorted(DEMO.glob("syzkaller-*.txt"))[:6]]
+    # the same crash twice with different console noise: distinct reports, one group
+    return logs + [f"{logs[0]}[99999.000001] random: crng reseeded\n"]
+
+
+async def _submit_all(app: object, logs: list[str]) -> list[httpx.Response]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        return await asyncio.gather(
+            *(client.post("/api/v1/reports", json={"log": log}) for log in logs)
+        )
+
+
+def _run(app: object, logs: list[str]) -> list[httpx.Response]:
+    """Run the submissions on a fresh event loop in its own thread (the browser tests leave a
+    loop running in the main thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _submit_all(app, logs)).result()
+
+
+def test_concurrent_submissions_are_batched_and_exact(db_url: str) -> None:
+    cfg = WebConfig()
+    cfg.rate_limit = 0
+    app = create_app(get_settings(db_url), cfg)
+    logs = _logs()
+    batches: list[int] = []
+    repo = app.state.repo
+    store_many = repo.store_many
+
+    def counting(items: list) -> list:  # type: ignore[type-arg]
+        batches.append(len(items))
+        if len(batches) == 1:
+            time.sleep(0.5)  # a slow first commit: the requests behind it queue up meanwhile
+        return store_many(items)
+
+    repo.store_many = counting
+    first = _run(app, logs + logs[:2])
+    assert all(r.status_code in (200, 201) for r in first), [r.text for r in first]
+    ids = [r.json()["id"] for r in first]
+    assert len(set(ids[: len(logs)])) == len(logs)  # one report per distinct text
+    assert ids[len(logs) :] == ids[:2]  # the same text twice in flight: one report
+    assert sum(r.json()["is_new"] for r in first) == len(logs)
+    assert first[0].json()["group_id"] == first[len(logs) - 1].json()["group_id"]
+    assert max(batches) > 1  # requests that queued behind a commit share the next one
+    again = _run(app, logs)
+    assert [r.status_code for r in again] == [200] * len(logs)
+    assert [r.json()["id"] for r in again] == ids[: len(logs)]
+    stats = repo.stats()
+    assert stats.total == len(logs)
+    repo.close()
