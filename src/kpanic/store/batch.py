@@ -33,7 +33,6 @@ from kpanic.store.common import (
     _facets,
     _fit_signature,
     _insert,
-    _no_nul,
     _now,
     _retryable,
     _search_key,
@@ -42,7 +41,7 @@ from kpanic.store.common import (
 from kpanic.store.db import write_session
 from kpanic.store.models import CrashGroup, DailyCount, GroupFacet, GroupOverride, Report
 from kpanic.store.views import ClientInfo, IngestResult
-from kpanic.store.writes import WriteMixin
+from kpanic.store.writes import WriteMixin, report_row
 
 MAX_BATCH = 64  # 28 columns x 64 rows stays far below SQLite's bound-parameter limit
 
@@ -54,40 +53,6 @@ class Pending:
     prepared: ingest_mod.PreparedReport
     client: ClientInfo | None = None
     received_at: dt.datetime | None = None
-
-
-def _row(p: ingest_mod.PreparedReport, group_id: int, when: dt.datetime, client: Any) -> dict:
-    values = {
-        "content_hash": p.content_hash,
-        "group_id": group_id,
-        "source_kind": p.source_kind,
-        "original": p.original,
-        "kmsg": p.kmsg,
-        "photo_sha256": p.photo_sha256,
-        "photo_size": p.photo_size,
-        "payload": p.payload,
-        "scrubbed": p.scrubbed,
-        "scrub_counts": p.scrub_counts,
-        "pruned": False,
-        "parse": p.parse,
-        "classification": p.classification,
-        "title": p.title,
-        "type": p.type,
-        "bug_class": p.bug_class,
-        "rust_prevents": p.rust_prevents,
-        "language": p.language,
-        "kernel": p.kernel,
-        "arch": p.arch,
-        "distro": p.distro,
-        "signature": _fit_signature(p.signature),
-        "signature_version": p.signature_version,
-        "parser_version": p.parser_version,
-        "classifier_version": p.classifier_version,
-        "corrupted": p.corrupted,
-        "received_at": when,
-        "client": client.to_dict() if client else None,
-    }
-    return {k: _no_nul(v) for k, v in values.items()}
 
 
 def _result(row: Any, *, is_new: bool, group_is_new: bool = False) -> IngestResult:
@@ -226,7 +191,7 @@ class BatchWriteMixin(WriteMixin):
     ) -> None:
         groups, created = self._groups_for(s, fresh)
         rows = [
-            _row(it.prepared, groups[_fit_signature(it.prepared.signature)], when, it.client)
+            report_row(it.prepared, groups[_fit_signature(it.prepared.signature)], when, it.client)
             for it, when in fresh.values()
         ]
         table = Report.__table__

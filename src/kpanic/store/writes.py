@@ -50,6 +50,43 @@ from kpanic.store.views import (
 )
 
 
+def report_row(
+    p: ingest_mod.PreparedReport, group_id: int, when: dt.datetime, client: Any
+) -> dict[str, Any]:
+    """The ``reports`` row for a prepared report (NUL bytes removed), for every write path."""
+    values = {
+        "content_hash": p.content_hash,
+        "group_id": group_id,
+        "source_kind": p.source_kind,
+        "original": p.original,
+        "kmsg": p.kmsg,
+        "photo_sha256": p.photo_sha256,
+        "photo_size": p.photo_size,
+        "payload": p.payload,
+        "scrubbed": p.scrubbed,
+        "scrub_counts": p.scrub_counts,
+        "pruned": False,
+        "parse": p.parse,
+        "classification": p.classification,
+        "title": p.title,
+        "type": p.type,
+        "bug_class": p.bug_class,
+        "rust_prevents": p.rust_prevents,
+        "language": p.language,
+        "kernel": p.kernel,
+        "arch": p.arch,
+        "distro": p.distro,
+        "signature": _fit_signature(p.signature),
+        "signature_version": p.signature_version,
+        "parser_version": p.parser_version,
+        "classifier_version": p.classifier_version,
+        "corrupted": p.corrupted,
+        "received_at": when,
+        "client": client.to_dict() if client else None,
+    }
+    return {k: _no_nul(v) for k, v in values.items()}
+
+
 class WriteMixin(RepositoryBase):
     """Ingest writes (concurrency-safe: upserts and SQL-side counter updates)."""
 
@@ -117,39 +154,10 @@ class WriteMixin(RepositoryBase):
     ) -> IngestResult:
         signature = _fit_signature(p.signature)
         group_id, group_is_new = self._resolve_group(s, signature, p, when)
-        values = {
-            "content_hash": p.content_hash,
-            "group_id": group_id,
-            "source_kind": p.source_kind,
-            "original": p.original,
-            "kmsg": p.kmsg,
-            "photo_sha256": p.photo_sha256,
-            "photo_size": p.photo_size,
-            "payload": p.payload,
-            "scrubbed": p.scrubbed,
-            "scrub_counts": p.scrub_counts,
-            "pruned": False,
-            "parse": p.parse,
-            "classification": p.classification,
-            "title": p.title,
-            "type": p.type,
-            "bug_class": p.bug_class,
-            "rust_prevents": p.rust_prevents,
-            "language": p.language,
-            "kernel": p.kernel,
-            "arch": p.arch,
-            "distro": p.distro,
-            "signature": signature,
-            "signature_version": p.signature_version,
-            "parser_version": p.parser_version,
-            "classifier_version": p.classifier_version,
-            "corrupted": p.corrupted,
-            "received_at": when,
-            "client": client.to_dict() if client else None,
-        }
+        values = report_row(p, group_id, when, client)
         stmt = (
             _insert(s, Report)
-            .values(**{k: _no_nul(v) for k, v in values.items()})
+            .values(**values)
             .on_conflict_do_nothing(index_elements=["content_hash"])
             .returning(Report.id)
         )
