@@ -31,7 +31,6 @@ from kpanic.store.common import (
     _group_summary,
     _insert,
     _now,
-    _search_key,
     _search_key_sql,
     _strip_texts,
     _utc,
@@ -49,7 +48,7 @@ from kpanic.store.views import (
     Move,
     ReprocessSummary,
 )
-from kpanic.store.writes import WriteMixin
+from kpanic.store.writes import WriteMixin, group_row
 
 
 @dataclasses.dataclass
@@ -136,22 +135,7 @@ class AdminMixin(WriteMixin, QueryMixin):
             split_sig = _fit_signature(f"{r.signature}#split-{r.id}")
             new_id = s.scalar(
                 _insert(s, CrashGroup)
-                .values(
-                    signature=split_sig,
-                    signature_version=r.signature_version,
-                    title=r.title,
-                    search_key=_search_key(r.title, split_sig),
-                    type=r.type,
-                    bug_class=r.bug_class,
-                    rust_prevents=r.rust_prevents,
-                    language=r.language,
-                    report_count=0,
-                    full_count=0,
-                    first_seen=when,
-                    last_seen=when,
-                    created_by="split",
-                    created_at=_now(),
-                )
+                .values(**group_row(split_sig, r, when, "split"))
                 .returning(CrashGroup.id)
             )
             s.execute(delete(GroupOverride).where(GroupOverride.report_id == report_id))

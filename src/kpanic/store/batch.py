@@ -35,13 +35,12 @@ from kpanic.store.common import (
     _insert,
     _now,
     _retryable,
-    _search_key,
     _utc,
 )
 from kpanic.store.db import write_session
 from kpanic.store.models import CrashGroup, DailyCount, GroupFacet, GroupOverride, Report
 from kpanic.store.views import ClientInfo, IngestResult
-from kpanic.store.writes import WriteMixin, report_row
+from kpanic.store.writes import WriteMixin, group_row, report_row
 
 MAX_BATCH = 64  # 28 columns x 64 rows stays far below SQLite's bound-parameter limit
 
@@ -141,26 +140,7 @@ class BatchWriteMixin(WriteMixin):
         missing = [sig for sig in signatures if sig not in ids]
         created: set[int] = set()
         if missing:
-            now = _now()
-            rows = [
-                {
-                    "signature": sig,
-                    "signature_version": first[sig][0].signature_version,
-                    "title": first[sig][0].title,
-                    "search_key": _search_key(first[sig][0].title, sig),
-                    "type": first[sig][0].type,
-                    "bug_class": first[sig][0].bug_class,
-                    "rust_prevents": first[sig][0].rust_prevents,
-                    "language": first[sig][0].language,
-                    "report_count": 0,
-                    "full_count": 0,
-                    "first_seen": first[sig][1],
-                    "last_seen": first[sig][1],
-                    "created_by": "ingest",
-                    "created_at": now,
-                }
-                for sig in missing
-            ]
+            rows = [group_row(sig, first[sig][0], first[sig][1], "ingest") for sig in missing]
             table = CrashGroup.__table__
             stmt = (
                 _insert(s, table)

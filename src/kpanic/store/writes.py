@@ -50,6 +50,27 @@ from kpanic.store.views import (
 )
 
 
+def group_row(signature: str, src: Any, when: dt.datetime, created_by: str) -> dict[str, Any]:
+    """The ``crash_groups`` row for a new group, described by its first report ``src`` (a
+    PreparedReport or a stored Report: both carry the title and classification fields)."""
+    return {
+        "signature": signature,
+        "signature_version": src.signature_version,
+        "title": src.title,
+        "search_key": _search_key(src.title, signature),
+        "type": src.type,
+        "bug_class": src.bug_class,
+        "rust_prevents": src.rust_prevents,
+        "language": src.language,
+        "report_count": 0,
+        "full_count": 0,
+        "first_seen": when,
+        "last_seen": when,
+        "created_by": created_by,
+        "created_at": _now(),
+    }
+
+
 def report_row(
     p: ingest_mod.PreparedReport, group_id: int, when: dt.datetime, client: Any
 ) -> dict[str, Any]:
@@ -190,22 +211,7 @@ class WriteMixin(RepositoryBase):
             return override, False
         stmt = (
             _insert(s, CrashGroup)
-            .values(
-                signature=signature,
-                signature_version=p.signature_version,
-                title=p.title,
-                search_key=_search_key(p.title, signature),
-                type=p.type,
-                bug_class=p.bug_class,
-                rust_prevents=p.rust_prevents,
-                language=p.language,
-                report_count=0,
-                full_count=0,
-                first_seen=when,
-                last_seen=when,
-                created_by="ingest",
-                created_at=_now(),
-            )
+            .values(**group_row(signature, p, when, "ingest"))
             .on_conflict_do_nothing(index_elements=["signature"])
             .returning(CrashGroup.id)
         )
