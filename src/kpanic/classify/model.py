@@ -6,7 +6,7 @@ A contract like :mod:`kpanic.report.model`: fields may be added, never renamed.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 BugClass = Literal[
     "out-of-bounds",
@@ -27,26 +27,10 @@ BugClass = Literal[
 ]
 
 #: The fixed vocabulary, in the order tables and charts show it.
-BUG_CLASSES: tuple[str, ...] = (
-    "out-of-bounds",
-    "use-after-free",
-    "invalid-free",
-    "leak",
-    "uninit",
-    "null-deref",
-    "lock-misuse",
-    "deadlock",
-    "refcount",
-    "data-race",
-    "assertion",
-    "hang",
-    "arithmetic",
-    "rust-panic",
-    "unknown",
-)
+BUG_CLASSES: tuple[str, ...] = get_args(BugClass)
 
 Verdict = Literal["yes", "partly", "no"]
-VERDICTS: tuple[str, ...] = ("yes", "partly", "no")
+VERDICTS: tuple[str, ...] = get_args(Verdict)
 Language = Literal["c", "rust", "unknown"]
 LANGUAGES: tuple[str, ...] = ("c", "rust", "unknown")
 
