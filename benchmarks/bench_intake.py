@@ -44,6 +44,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 DEMO = ROOT / "src" / "kpanic" / "web" / "demo_data"
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -142,6 +143,7 @@ async def load(url: str, bodies: list[str], concurrency: int, duration: float) -
         "rate": n / elapsed if elapsed else 0.0,
         "p50": latencies[n // 2] * 1000 if n else 0.0,
         "p99": latencies[min(n - 1, int(n * 0.99))] * 1000 if n else 0.0,
+        "max": latencies[-1] * 1000 if n else 0.0,
     }
 
 
@@ -175,8 +177,8 @@ def load_wrk(url: str, bodies: list[str], concurrency: int, duration: float, tmp
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
 
-    def ms(label: str) -> float:
-        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    def ms(label: str, pattern: str | None = None) -> float:
+        m = re.search(pattern or rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
         if not m:
             return float("nan")
         value, unit = float(m.group(1)), m.group(2)
@@ -193,6 +195,27 @@ def load_wrk(url: str, bodies: list[str], concurrency: int, duration: float, tmp
         "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         "p50": ms("50"),
         "p99": ms("99"),
+        "max": ms("max", r"^\s*Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)"),
+    }
+
+
+def run_open_loop(url: str, urls: list[str], args: argparse.Namespace) -> dict:
+    """New crashes offered at a fixed rate (benchmarks/loadgen.py), latency from due time."""
+    import json
+
+    from loadgen import open_loop
+
+    bodies = [json.dumps({"url": u}).encode() for u in urls]
+    r = asyncio.run(open_loop(url, "/api/v1/reports", bodies, args.rate, args.duration))
+    return {
+        "n": len(r.latencies_ms),
+        "ok": r.ok,
+        "statuses": r.statuses,
+        "errors": r.errors,
+        "rate": r.rate,
+        "p50": r.percentile(0.50),
+        "p99": r.percentile(0.99),
+        "max": max(r.latencies_ms, default=float("nan")),
     }
 
 
@@ -209,7 +232,7 @@ def fresh_postgres(name: str = PG_DB) -> str:
 def bench_intake(args: argparse.Namespace) -> list[tuple[str, str, dict]]:
     use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
     print(f"load generator: {'wrk' if use_wrk else 'httpx (asyncio)'}", file=sys.stderr)
-    setups = [("SQLite", 1)]
+    setups = [("SQLite", 1), ("SQLite", 2)] if args.sqlite_workers2 else [("SQLite", 1)]
     if args.postgres:
         setups += [("PostgreSQL", 1), ("PostgreSQL", 2)]
     rows = []
@@ -224,12 +247,18 @@ def bench_intake(args: argparse.Namespace) -> list[tuple[str, str, dict]]:
                 base = url + "/report"
                 warm = make_urls(40, base, start=10_000_000)
                 asyncio.run(load(url, warm, 8, 60))
-                new = make_urls(args.requests, base)
+                # wrk runs for the whole duration: give it more distinct crashes than it can
+                # send, so that the "new" mix never wraps around to already-stored ones
+                count = args.requests if not use_wrk else max(args.requests, int(args.duration * 700))
+                new = make_urls(count, base)
                 setup = f"{backend}, {workers} worker(s)"
                 if use_wrk:
                     res = load_wrk(url, new, args.concurrency, args.duration, Path(tmp))
                 else:
                     res = asyncio.run(load(url, new, args.concurrency, args.duration))
+                if res["n"] > len(new):
+                    print(f"warning: {setup}: {res['n']} requests for {len(new)} distinct crashes",
+                          file=sys.stderr)
                 rows.append((setup, "new crashes", res))
                 stored = new[: min(len(new), res["n"])]
                 if use_wrk:
@@ -238,6 +267,9 @@ def bench_intake(args: argparse.Namespace) -> list[tuple[str, str, dict]]:
                     repeat = (stored * (args.requests // max(1, len(stored)) + 1))[: args.requests]
                     res = asyncio.run(load(url, repeat, args.concurrency, args.duration))
                 rows.append((setup, "repeat crashes", res))
+                if args.rate > 0:
+                    fresh = make_urls(int(args.rate * args.duration), base, start=20_000_000)
+                    rows.append((setup, f"open loop {args.rate:g}/s", run_open_loop(url, fresh, args)))
             finally:
                 stop_server(proc)
     return rows
@@ -294,6 +326,12 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=20.0, help="seconds per mix at most")
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument(
+        "--rate",
+        type=float,
+        default=300.0,
+        help="open-loop mix: new crashes offered at this fixed rate (0: skip)",
+    )
+    ap.add_argument(
         "--generator",
         choices=("auto", "wrk", "httpx"),
         default="auto",
@@ -301,6 +339,7 @@ def main() -> int:
     )
     ap.add_argument("--postgres", action="store_true", help="also PostgreSQL, 1 and 2 workers")
     ap.add_argument("--no-intake", action="store_true")
+    ap.add_argument("--sqlite-workers2", action="store_true", help="also SQLite with 2 workers")
     ap.add_argument("--pages-db", help="time the pages on this (filled) database")
     ap.add_argument("--fill", type=int, help="fill a temporary SQLite DB with N reports first")
     ap.add_argument(
@@ -316,12 +355,12 @@ def main() -> int:
         rows = bench_intake(args)
         print(
             f"{'intake (POST /api/v1/reports, panic URLs)':<44}{'mix':<16}{'requests':>9}"
-            f"{'ok':>7}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+            f"{'ok':>7}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
         )
         for setup, mix, r in rows:
             print(
                 f"{setup:<44}{mix:<16}{r['n']:>9}{r['ok']:>7}{r['rate']:>9.0f}"
-                f"{r['p50']:>9.1f}{r['p99']:>9.1f}"
+                f"{r['p50']:>9.1f}{r['p99']:>9.1f}{r.get('max', float('nan')):>9.1f}"
             )
         print(
             f"(concurrency {args.concurrency}, at most {args.requests} requests or "

@@ -60,6 +60,8 @@ def _snapshot(repo: Repository) -> dict[str, object]:
 def test_store_many_matches_single_stores(db_url: str, prepared_crashes, tmp_path) -> None:
     prepared = [p for _, p in prepared_crashes[:20]]
     prepared += [prepare_log(v, scrub=False) for v in variants(prepared_crashes[0][0].log, 5)]
+    # a second full group in the same batches: pruning works across groups at once
+    prepared += [prepare_log(v, scrub=False) for v in variants(prepared_crashes[1][0].log, 6)[1:]]
     whens = [DAY + dt.timedelta(days=i % 3, minutes=i) for i in range(len(prepared))]
     single = Repository(db_url, settings=get_settings(db_url, sample_limit=2))
     for p, when in zip(prepared, whens, strict=True):
@@ -146,3 +148,50 @@ def test_report_by_hash(repo: Repository, prepared_crashes) -> None:
     assert found is not None
     assert (found.id, found.group_id, found.title) == (res.report_id, res.group_id, p.title)
     assert (found.kernel, found.arch, found.language) == (p.kernel, p.arch, p.language)
+
+
+def test_reports_by_hash_answers_each_hash_in_order(repo: Repository, prepared_crashes) -> None:
+    """The batched lookup intake uses: one entry per asked hash (repeats and unknown included),
+    each the same summary the single lookup gives."""
+    stored = [p for _, p in prepared_crashes[3:6]]
+    repo.store_many([Pending(p) for p in stored])
+    unknown = "0" * 64
+    asked = [stored[2].content_hash, unknown, stored[0].content_hash, stored[2].content_hash]
+    found = repo.reports_by_hash(asked)
+    assert [f is None for f in found] == [False, True, False, False]
+    for h, f in zip(asked, found, strict=True):
+        assert f == repo.report_by_hash(h)
+    assert repo.reports_by_hash([]) == []
+
+
+def test_pruning_in_sql_equals_strip_texts(db_url: str, prepared_crashes) -> None:
+    """Flood control strips report texts inside the database; the result must be exactly the
+    Python reference ``_strip_texts`` (array order kept, other keys and entries untouched)."""
+    import dataclasses
+
+    from kpanic.store.common import _strip_texts
+
+    repo = Repository(db_url, settings=get_settings(db_url, sample_limit=1))
+    try:
+        base = max((p for _, p in prepared_crashes), key=lambda p: len(p.parse["reports"]))
+        assert len(base.parse["reports"]) >= 2  # a log holding several reports
+        shapes = [
+            base.parse,
+            {"reports": [], "extra": {"text": "kept: not a report"}},
+            {"reports": [{"title": "no text key"}, {"text": "<b>x</b>", "frames": [1, 2]}]},
+            {"other": 1},
+        ]
+        expected = {}
+        for i, parse in enumerate(shapes * 2):
+            p = dataclasses.replace(base, content_hash=f"{i:064x}", parse=parse)
+            res = repo.store(p, received_at=DAY + dt.timedelta(minutes=i))
+            expected[res.report_id] = parse
+        with read_session(repo.engine) as s:
+            rows = s.execute(select(Report.id, Report.pruned, Report.parse)).all()
+        pruned = [r for r in rows if r.pruned]
+        assert len(pruned) == len(shapes) * 2 - 2  # the first and the latest keep their text
+        for row in rows:
+            want = _strip_texts(expected[row.id]) if row.pruned else expected[row.id]
+            assert row.parse == want, row.id
+    finally:
+        repo.close()

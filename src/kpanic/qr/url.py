@@ -155,7 +155,7 @@ def inflate(data: bytes, *, max_bytes: int = DEFAULT_MAX_KMSG_BYTES) -> bytes:
     except zlib.error as exc:
         raise PayloadError(f"corrupt zlib data: {exc}") from None
     if len(out) > max_bytes or d.unconsumed_tail:
-        raise InputTooLarge(f"the log inflates to more than {max_bytes} bytes")
+        raise InputTooLarge(f"the log inflates to more than {max_bytes} bytes, the size limit")
     if not d.eof:
         raise PayloadError(f"truncated zlib data: the stream ends early ({len(data)} bytes read)")
     if d.unused_data:

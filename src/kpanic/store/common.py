@@ -242,7 +242,10 @@ def _strip_texts(parse: dict[str, Any]) -> dict[str, Any]:
 
 
 def _retryable(exc: DBAPIError) -> bool:
-    """Deadlock / serialization failure (PostgreSQL) or a lock timeout (SQLite): retry."""
+    """Deadlock / serialization failure (PostgreSQL), a lock timeout (SQLite) or a connection
+    the server dropped (the transaction did not commit; the pool was invalidated): retry."""
+    if exc.connection_invalidated:
+        return True
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     if code in ("40P01", "40001"):
         return True

@@ -314,9 +314,14 @@ def _payload_fields(decoded: Any) -> tuple[str, dict[str, Any]]:
 
 
 def prepare_url(
-    url: str, *, scrub: bool | None = None, settings: Settings | None = None
+    url: str,
+    *,
+    scrub: bool | None = None,
+    settings: Settings | None = None,
+    decoded: Any = None,
 ) -> PreparedReport:
-    """A drm_panic URL (or bare numeric payload) -> PreparedReport."""
+    """A drm_panic URL (or bare numeric payload) -> PreparedReport. ``decoded``: the
+    :class:`~kpanic.qr.url.PanicPayload` of ``url`` when the caller has already decoded it."""
     from kpanic.qr.url import decode_payload
 
     settings = settings or get_settings()
@@ -327,7 +332,8 @@ def prepare_url(
         )
     if not url:
         raise KpanicError("the URL is empty")
-    decoded = decode_payload(url)
+    if decoded is None:
+        decoded = decode_payload(url)
     kmsg, info = _payload_fields(decoded)
     do_scrub = settings.scrub if scrub is None else scrub
     return _prepared(

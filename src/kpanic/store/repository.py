@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import (
@@ -33,6 +34,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 
 from kpanic.settings import Settings, get_settings, resolve_database_url
 from kpanic.store import ingest as ingest_mod
@@ -99,6 +101,9 @@ __all__ = [
 
 # Built once: on the duplicate fast path building the statement cost more than running it.
 _BY_HASH = select(*_SUMMARY_COLUMNS).where(Report.content_hash == bindparam("content_hash"))
+_BY_HASHES = select(*_SUMMARY_COLUMNS, Report.content_hash).where(
+    Report.content_hash.in_(bindparam("hashes", expanding=True))
+)
 
 
 class Repository(BatchWriteMixin, AdminMixin):
@@ -136,10 +141,33 @@ class Repository(BatchWriteMixin, AdminMixin):
     def report_by_hash(self, content_hash: str) -> ReportSummary | None:
         """The stored report with this content hash (see :func:`ingest.content_hash`), or
         None: one indexed read, no texts. Intake uses it to answer repeated submissions
-        without parsing them again."""
-        with self.engine.connect() as conn:
-            row = conn.execute(_BY_HASH, {"content_hash": content_hash}).first()
+        without parsing them again. Autocommit: no transaction, so no ROLLBACK round trip
+        when the connection goes back to the pool."""
+        for attempt in range(2):
+            try:
+                with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                    row = c.execute(_BY_HASH, {"content_hash": content_hash}).first()
+                break
+            except DBAPIError as exc:  # a connection the server dropped (restart): retry once
+                if attempt or not exc.connection_invalidated:
+                    raise
         return _report_summary(row) if row is not None else None
+
+    def reports_by_hash(self, hashes: Sequence[str]) -> list[ReportSummary | None]:
+        """:meth:`report_by_hash` for many hashes in one query (intake batches the lookups of
+        concurrent requests): one summary or None per hash, in order."""
+        if not hashes:
+            return []
+        for attempt in range(2):
+            try:
+                with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                    rows = c.execute(_BY_HASHES, {"hashes": sorted(set(hashes))}).all()
+                break
+            except DBAPIError as exc:  # a connection the server dropped (restart): retry once
+                if attempt or not exc.connection_invalidated:
+                    raise
+        found = {row.content_hash: _report_summary(row) for row in rows}
+        return [found.get(h) for h in hashes]
 
     def ingest_log(
         self,

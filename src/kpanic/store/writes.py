@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import (
     and_,
+    bindparam,
     case,
     delete,
+    func,
+    literal_column,
     select,
     update,
 )
@@ -33,7 +37,6 @@ from kpanic.store.common import (
     _retryable,
     _search_key,
     _search_key_sql,
-    _strip_texts,
     _utc,
 )
 from kpanic.store.db import read_session, write_session
@@ -106,6 +109,25 @@ def report_row(
         "client": client.to_dict() if client else None,
     }
     return {k: _no_nul(v) for k, v in values.items()}
+
+
+# ``_strip_texts(parse)`` as SQL (the report texts removed from every entry of
+# parse["reports"], array order kept), so that pruning never loads report texts into Python.
+# tests/store/test_batch.py checks both against the Python function.
+_STRIP_TEXTS_SQL = {
+    "postgresql": (
+        "jsonb_set(reports.parse, '{reports}', COALESCE((SELECT jsonb_agg(CASE WHEN "
+        "jsonb_typeof(r.value) = 'object' THEN r.value - 'text' ELSE r.value END ORDER BY r.n) "
+        "FROM jsonb_array_elements(CASE WHEN jsonb_typeof(reports.parse -> 'reports') = 'array' "
+        "THEN reports.parse -> 'reports' ELSE '[]'::jsonb END) WITH ORDINALITY AS r(value, n)), "
+        "'[]'::jsonb))"
+    ),
+    "sqlite": (
+        "json_set(reports.parse, '$.reports', json((SELECT json_group_array(json(CASE WHEN "
+        "json_type(e.value) = 'object' THEN json_remove(e.value, '$.text') ELSE e.value END)) "
+        "FROM json_each(reports.parse, '$.reports') AS e)))"
+    ),
+}
 
 
 class WriteMixin(RepositoryBase):
@@ -298,35 +320,52 @@ class WriteMixin(RepositoryBase):
             s.execute(delete(DailyCount).where(key, DailyCount.count <= 0))
 
     def _prune_group(self, s: Session, group_id: int) -> int:
-        """Flood control: keep the first N full reports and the latest; drop older texts.
+        """Flood control for one group (see :meth:`_prune_groups`)."""
+        return self._prune_groups(s, [group_id])
 
-        Rows and counts stay; ``original``/``kmsg`` and the report texts inside ``parse`` go.
-        """
+    def _prune_groups(self, s: Session, group_ids: list[int]) -> int:
+        """Flood control: in each group keep the first N full reports and the latest; drop the
+        texts of the others. Rows and counts stay; ``original``/``kmsg`` and the report texts
+        inside ``parse`` go (see :func:`_strip_texts`, done here in SQL). Set-based: one query
+        for the groups over the limit, one UPDATE ... RETURNING for the victims of all of them,
+        one executemany for the groups' full counts; no report text travels to Python."""
         limit = self.settings.sample_limit
-        row = s.execute(
-            select(CrashGroup.full_count, CrashGroup.last_report_id).where(
-                CrashGroup.id == group_id
+        groups = s.execute(
+            select(CrashGroup.id, CrashGroup.last_report_id).where(
+                CrashGroup.id.in_(sorted(set(group_ids))), CrashGroup.full_count > limit + 1
             )
-        ).first()
-        if row is None or row.full_count <= limit + 1:
-            return 0
-        victims = s.execute(
-            select(Report.id, Report.parse)
-            .where(Report.group_id == group_id, Report.pruned.is_(False))
-            .where(Report.id != (row.last_report_id or -1))
-            .order_by(Report.received_at, Report.id)
-            .offset(limit)
         ).all()
-        for victim in victims:
-            s.execute(
-                update(Report)
-                .where(Report.id == victim.id)
-                .values(original=None, kmsg=None, pruned=True, parse=_strip_texts(victim.parse))
+        if not groups:
+            return 0
+        keep_latest = [g.last_report_id for g in groups if g.last_report_id is not None]
+        reports = Report.__table__
+        rank = (
+            func.row_number()
+            .over(partition_by=reports.c.group_id, order_by=(reports.c.received_at, reports.c.id))
+            .label("rank")
+        )
+        ranked = (
+            select(reports.c.id, rank)
+            .where(reports.c.group_id.in_([g.id for g in groups]), reports.c.pruned.is_(False))
+            .where(reports.c.id.not_in(keep_latest))
+            .subquery()
+        )
+        stripped = _STRIP_TEXTS_SQL[s.get_bind().dialect.name]
+        dropped = Counter(
+            s.connection().scalars(
+                reports.update()
+                .where(reports.c.id.in_(select(ranked.c.id).where(ranked.c.rank > limit)))
+                .values(original=None, kmsg=None, pruned=True, parse=literal_column(stripped))
+                .returning(reports.c.group_id)
             )
-        if victims:
-            s.execute(
-                update(CrashGroup)
-                .where(CrashGroup.id == group_id)
-                .values(full_count=CrashGroup.full_count - len(victims))
-            )
-        return len(victims)
+        )
+        if not dropped:
+            return 0
+        groups_table = CrashGroup.__table__
+        s.connection().execute(
+            groups_table.update()
+            .where(groups_table.c.id == bindparam("gid"))
+            .values(full_count=groups_table.c.full_count - bindparam("dropped")),
+            [{"gid": gid, "dropped": n} for gid, n in sorted(dropped.items())],
+        )
+        return sum(dropped.values())

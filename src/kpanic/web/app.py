@@ -7,6 +7,7 @@ database or in cookies), so several ``kpanic serve`` processes can share one Pos
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kpanic.settings import Settings, get_settings
@@ -47,6 +49,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        import anyio
+
+        await anyio.to_thread.run_sync(_warm_up)
+        # Everything loaded so far (modules, compiled patterns, tables) lives as long as the
+        # process: keep it out of the cyclic collector's walks (Python's gc.freeze advice).
+        gc.freeze()
         yield
         repo.close()
 
@@ -80,6 +88,22 @@ def create_app(
     app.include_router(admin.router)
     _install_error_handlers(app)
     return app
+
+
+def _warm_up() -> None:
+    """Import and run the intake path once (decoders, parser, classifier, scrubber, their
+    compiled patterns) so that the first submissions after a start are not the slow ones."""
+    from kpanic.qr.digits import fido2_digits
+    from kpanic.qr.kmsg import deflate
+    from kpanic.store import ingest
+
+    try:
+        log_text = (HERE / "demo_data" / "syzkaller-143.txt").read_text()
+        ingest.prepare_log(log_text, scrub=True)
+        url = "https://kpanic.invalid/report?a=x86_64&v=6.15.0&z="
+        ingest.prepare_url(url + fido2_digits(deflate(log_text.encode())), scrub=True)
+    except Exception:  # pragma: no cover - a warm-up failure must never stop the service
+        log.exception("warming up the intake path failed")
 
 
 def _version() -> str:
@@ -116,6 +140,24 @@ def _install_error_handlers(app: FastAPI) -> None:
                 request, "error.html", {"status": 422, "message": message}, status_code=422
             )
         return JSONResponse({"detail": message}, status_code=422)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> Response:
+        log.error("database error on %s %s: %s", request.method, request.url.path, exc)
+        message = "the database is unavailable or busy; please retry shortly"
+        headers = {"Retry-After": "5"}
+        if wants_html(request):
+            try:
+                return render(
+                    request,
+                    "error.html",
+                    {"status": 503, "message": message},
+                    status_code=503,
+                    headers=headers,
+                )
+            except Exception:
+                log.exception("could not render the error page")
+        return JSONResponse({"detail": message}, status_code=503, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:  # pragma: no cover

@@ -67,6 +67,14 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+async def rate_limited(request: Request) -> None:
+    """:func:`enforce_rate_limit` off the event loop (skipped outright when it is disabled)."""
+    import anyio
+
+    if request.app.state.limiter.limit > 0:
+        await anyio.to_thread.run_sync(enforce_rate_limit, request)
+
+
 def enforce_rate_limit(request: Request) -> None:
     """429 with Retry-After when this client is over its public-intake budget (admins skip)."""
     if bearer_token(request) is not None and current_admin(request) is not None:

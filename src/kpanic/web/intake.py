@@ -1,9 +1,11 @@
 """Turn a submission (panic URL, QR payload, photo, raw log) into a stored report.
 
-Decoding, parsing and classifying run in a worker thread under a wall-clock limit; every
-failure becomes an HTTP error with a message for the person who sent the input (4xx), never a
-500. Storing happens after that, outside the time limit: a commit is never abandoned halfway, and
-the client is answered only after the commit (so an acknowledged report is never lost).
+Panic-sized inputs are decoded and analysed on the event loop (cheaper than a thread hop);
+photos and big inputs in a worker thread under a wall-clock limit. Every failure becomes an HTTP
+error with a message for the person who sent the input (4xx), never a 500; a database problem
+is a 503. Duplicate lookups and writes of concurrent requests are batched (web/batching.py).
+Storing happens outside the time limit: a commit is never abandoned halfway, and the client is
+answered only after the commit (so an acknowledged report is never lost).
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from typing import Any
 
 import anyio
 from fastapi import HTTPException, Request
+from sqlalchemy.exc import SQLAlchemyError
 
 from kpanic.errors import InputTooLarge, KpanicError, PayloadError, PhotoDecodeError
+from kpanic.store.batch import MAX_BATCH
+from kpanic.web.batching import coalescer_for
 from kpanic.web.deps import client_address, get_repo
 from kpanic.web.ratelimit import client_key
 
@@ -41,18 +46,14 @@ def check_photo_pixels(data: bytes, max_pixels: int) -> None:
         )
 
 
-def _prepare(kind: str, data: Any, request: Request) -> Any:
+def _prepare(kind: str, data: Any, request: Request, decoded: Any = None) -> Any:
     from kpanic.store import ingest
 
     settings = request.app.state.settings
     cfg = request.app.state.config
     if kind == "url":
-        text = str(data).strip()
-        if len(text) > cfg.max_url_chars:
-            raise InputTooLarge(
-                f"the panic URL is {len(text)} characters; the limit is {cfg.max_url_chars}"
-            )
-        prepared = ingest.prepare_url(text, settings=settings)
+        text = _url_text(data, cfg)
+        prepared = ingest.prepare_url(text, settings=settings, decoded=decoded)
     elif kind == "photo":
         if len(data) > settings.max_photo_bytes:
             raise InputTooLarge(
@@ -103,51 +104,54 @@ def _limiter(request: Request, name: str, tokens: int) -> anyio.CapacityLimiter:
     return limiter
 
 
+def _url_text(data: Any, cfg: Any) -> str:
+    text = str(data).strip()
+    if len(text) > cfg.max_url_chars:
+        raise InputTooLarge(
+            f"the panic URL is {len(text)} characters; the limit is {cfg.max_url_chars}"
+        )
+    return text
+
+
 async def prepare(request: Request, kind: str, data: Any) -> Any:
     """Decode, parse and classify under the processing time limit (PreparedReport)."""
+    return await _in_worker(request, kind, partial(_prepare, kind, data, request))
+
+
+async def _in_worker(request: Request, kind: str, work: Any) -> Any:
+    """Run ``work`` in a worker thread (FIFO, two at a time) under the processing time limit;
+    a failure becomes an HTTP error with a clear message."""
     limit = request.app.state.config.processing_timeout_s
     try:
         with anyio.fail_after(limit):
             return await anyio.to_thread.run_sync(
-                partial(_prepare, kind, data, request),
-                abandon_on_cancel=True,
-                limiter=_limiter(request, "cpu_limiter", 2),
+                work, abandon_on_cancel=True, limiter=_limiter(request, "cpu_limiter", 2)
             )
     except TimeoutError:
         raise HTTPException(
             422, f"processing this input took longer than the limit of {limit:g} s"
         ) from None
-    except HTTPException:
-        raise
+    except (HTTPException, SQLAlchemyError):
+        raise  # a database problem is the service's (503), not the input's
     except Exception as exc:
         if not isinstance(exc, KpanicError):
             log.exception("unexpected error while processing a %s submission", kind)
         raise error_for(exc) from None
 
 
-def _known(kind: str, data: Any, request: Request) -> dict[str, Any] | None:
-    """The stored report with exactly this content, found without parsing (cheap: a decode and
-    one indexed lookup), so repeated submissions of one crash do not cost a full analysis."""
-    from kpanic.store.ingest import content_hash
-
-    cfg = request.app.state.config
-    if kind == "url":
-        from kpanic.qr.url import decode_payload
-
-        text = str(data).strip()
-        if len(text) > cfg.max_url_chars:
-            return None
-        kmsg: Any = decode_payload(text, max_kmsg_bytes=cfg.max_kmsg_bytes).kmsg
-    elif kind == "log" and isinstance(data, str):
-        kmsg = data
-    else:
-        return None
-    return _stored_summary(request, content_hash(kmsg))
+# Inputs this small are decoded and analysed on the event loop: for a panic-sized kmsg (a few
+# KB) the analysis costs about a millisecond, less than handing it to a worker thread and back
+# (GIL handoffs), and it is bounded (linear parser, capped sizes). Bigger ones, photos and
+# uploaded bytes go to a worker thread under the processing time limit.
+INLINE_CHARS = 64 * 1024
 
 
-def _stored_summary(request: Request, digest: str) -> dict[str, Any] | None:
-    """One indexed read of the report with this content hash (no texts, no JSON columns)."""
-    row = get_repo(request).report_by_hash(digest)
+async def _stored(request: Request, digest: str) -> dict[str, Any] | None:
+    """The stored report with this content hash, found without parsing (repeated submissions
+    of one crash cost a decode and a share of one batched indexed lookup)."""
+    repo = get_repo(request)
+    lookup = coalescer_for(request.app.state, "lookup_batcher", repo.reports_by_hash, MAX_BATCH)
+    row = await lookup.submit(digest)
     if row is None:
         return None
     return _describe(
@@ -168,6 +172,18 @@ def _stored_summary(request: Request, digest: str) -> dict[str, Any] | None:
     )
 
 
+def _inline(kind: str, work: Any) -> Any:
+    """Run ``work`` on the event loop; a failure becomes an HTTP error (as in _in_worker)."""
+    try:
+        return work()
+    except (HTTPException, SQLAlchemyError):
+        raise
+    except Exception as exc:
+        if not isinstance(exc, KpanicError):
+            log.exception("unexpected error while processing a %s submission", kind)
+        raise error_for(exc) from None
+
+
 def _describe(request: Request, out: dict[str, Any]) -> dict[str, Any]:
     # Plain formatting: url_for walks every route and costs more than the lookup itself.
     root = request.scope.get("root_path", "")
@@ -180,17 +196,29 @@ def _describe(request: Request, out: dict[str, Any]) -> dict[str, Any]:
 
 async def submit(request: Request, kind: str, data: Any, via: str) -> dict[str, Any]:
     """Store one submission (or find it already stored) and describe the result."""
-    limit = request.app.state.config.processing_timeout_s
-    try:
-        with anyio.fail_after(limit):
-            known = await anyio.to_thread.run_sync(
-                partial(_known, kind, data, request), abandon_on_cancel=True
-            )
-    except Exception:
-        known = None  # the full path below reports the problem properly
+    from kpanic.store.ingest import content_hash
+
+    cfg = request.app.state.config
+    small = isinstance(data, str) and len(data) <= INLINE_CHARS
+    if kind == "url" and small:
+        from kpanic.qr.url import decode_payload
+
+        decoded = _inline(
+            kind,
+            lambda: decode_payload(_url_text(data, cfg), max_kmsg_bytes=cfg.max_kmsg_bytes),
+        )
+        kmsg: str | None = decoded.kmsg
+    elif kind == "log" and small:
+        decoded, kmsg = None, data
+    else:  # photos, uploads, big inputs: all of it in a worker thread; the writer dedups
+        return await store(request, await prepare(request, kind, data), via)
+    known = await _stored(request, content_hash(kmsg or ""))
     if known is not None:
         return known
-    prepared = await prepare(request, kind, data)
+    if len(kmsg or "") <= INLINE_CHARS:
+        prepared = _inline(kind, lambda: _prepare(kind, data, request, decoded))
+    else:
+        prepared = await _in_worker(request, kind, partial(_prepare, kind, data, request, decoded))
     return await store(request, prepared, via)
 
 
@@ -205,9 +233,11 @@ async def store(request: Request, prepared: Any, via: str) -> dict[str, Any]:
         token_name=getattr(getattr(request.state, "admin", None), "name", None),
     )
     from kpanic.store.batch import Pending
-    from kpanic.web.writer import writer_for
 
-    writer = writer_for(request.app.state, get_repo(request))
+    repo = get_repo(request)
+    writer = coalescer_for(
+        request.app.state, "group_writer", repo.store_many, MAX_BATCH, split_on_error=True
+    )
     result = await writer.submit(Pending(prepared, client))
     out = _describe(request, result.to_dict())
     out["language"] = prepared.language

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from kpanic.web import intake
-from kpanic.web.deps import enforce_rate_limit, get_repo, require_admin
+from kpanic.web.deps import get_repo, rate_limited, require_admin
 from kpanic.web.params import (
     MAX_ID,
     GroupSortParam,
@@ -83,7 +83,7 @@ async def api_submit_report(request: Request, body: SubmitRequest) -> JSONRespon
     present = [(k, v) for k, v in given if v is not None and v.strip()]
     if len(present) != 1:
         raise HTTPException(422, "give exactly one of url, payload or log")
-    await _rate_limit(request)
+    await rate_limited(request)
     kind, value = present[0]
     kind = "log" if kind == "log" else "url"
     return _submitted(await intake.submit(request, kind, value, "api"))
@@ -99,7 +99,7 @@ async def api_submit_report(request: Request, body: SubmitRequest) -> JSONRespon
 async def api_submit_photo(
     request: Request, photo: Annotated[UploadFile, File(description="JPEG/PNG/HEIC")]
 ) -> JSONResponse:
-    await _rate_limit(request)
+    await rate_limited(request)
     data = await _read_upload(request, photo, request.app.state.settings.max_photo_bytes)
     return _submitted(await intake.submit(request, "photo", data, "api"))
 
@@ -114,15 +114,9 @@ async def api_submit_photo(
 async def api_submit_log_file(
     request: Request, file: Annotated[UploadFile, File(description="dmesg / console log")]
 ) -> JSONResponse:
-    await _rate_limit(request)
+    await rate_limited(request)
     data = await _read_upload(request, file, request.app.state.settings.max_log_bytes)
     return _submitted(await intake.submit(request, "log", data, "api"))
-
-
-async def _rate_limit(request: Request) -> None:
-    import anyio
-
-    await anyio.to_thread.run_sync(enforce_rate_limit, request)
 
 
 async def _read_upload(request: Request, upload: UploadFile, limit: int) -> bytes:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from markupsafe import Markup
 
 from kpanic.web import charts, intake
-from kpanic.web.deps import enforce_rate_limit, filter_params, get_repo
+from kpanic.web.deps import filter_params, get_repo, rate_limited
 from kpanic.web.params import GroupSortParam, Id, OrderParam, Paging, filters_dep, paging_dep
 from kpanic.web.render import render
 from kpanic.web.security import check_csrf
@@ -186,10 +186,9 @@ async def submit_form(
     photo: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """The submit page's forms (CSRF-checked), then the stored report's page."""
-    import anyio
 
     check_csrf(request, csrf_token)
-    await anyio.to_thread.run_sync(enforce_rate_limit, request)
+    await rate_limited(request)
     if kind == "photo":
         if photo is None:
             raise HTTPException(422, "choose a photo to upload")

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kpanic.web import intake
-from kpanic.web.deps import enforce_rate_limit
+from kpanic.web.deps import rate_limited
 from kpanic.web.render import render
 from kpanic.web.security import check_csrf
 from kpanic.web.views import preview_context
@@ -34,7 +34,7 @@ async def report_intake(request: Request) -> Response:
         return await anyio.to_thread.run_sync(
             lambda: render(request, "report_fragment.html", {"nav": "submit"})
         )
-    await anyio.to_thread.run_sync(enforce_rate_limit, request)
+    await rate_limited(request)
     url = str(request.url)
     prepared = await intake.prepare(request, "url", url)
     context: dict[str, Any] = {"nav": "submit", "url": url, **preview_context(prepared)}
@@ -49,7 +49,7 @@ async def report_intake_submit(
 ) -> Response:
     """The "Submit this crash report" form of the preview page: store, then show the report."""
     check_csrf(request, csrf_token)
-    await anyio.to_thread.run_sync(enforce_rate_limit, request)
+    await rate_limited(request)
     result = await intake.submit(request, "url", url, "web")
     return RedirectResponse(
         f"{result['report_url']}?submitted={'new' if result['is_new'] else 'duplicate'}",
