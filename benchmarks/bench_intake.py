@@ -249,7 +249,9 @@ def bench_intake(args: argparse.Namespace) -> list[tuple[str, str, dict]]:
                 asyncio.run(load(url, warm, 8, 60))
                 # wrk runs for the whole duration: give it more distinct crashes than it can
                 # send, so that the "new" mix never wraps around to already-stored ones
-                count = args.requests if not use_wrk else max(args.requests, int(args.duration * 700))
+                count = args.requests
+                if use_wrk:
+                    count = max(count, int(args.duration * 700))
                 new = make_urls(count, base)
                 setup = f"{backend}, {workers} worker(s)"
                 if use_wrk:
@@ -257,8 +259,10 @@ def bench_intake(args: argparse.Namespace) -> list[tuple[str, str, dict]]:
                 else:
                     res = asyncio.run(load(url, new, args.concurrency, args.duration))
                 if res["n"] > len(new):
-                    print(f"warning: {setup}: {res['n']} requests for {len(new)} distinct crashes",
-                          file=sys.stderr)
+                    print(
+                        f"warning: {setup}: {res['n']} requests for {len(new)} distinct crashes",
+                        file=sys.stderr,
+                    )
                 rows.append((setup, "new crashes", res))
                 stored = new[: min(len(new), res["n"])]
                 if use_wrk:
@@ -269,7 +273,8 @@ def bench_intake(args: argparse.Namespace) -> list[tuple[str, str, dict]]:
                 rows.append((setup, "repeat crashes", res))
                 if args.rate > 0:
                     fresh = make_urls(int(args.rate * args.duration), base, start=20_000_000)
-                    rows.append((setup, f"open loop {args.rate:g}/s", run_open_loop(url, fresh, args)))
+                    res = run_open_loop(url, fresh, args)
+                    rows.append((setup, f"open loop {args.rate:g}/s", res))
             finally:
                 stop_server(proc)
     return rows
