@@ -238,3 +238,33 @@ def test_no_500_on_a_fuzzed_url_corpus(client) -> None:  # type: ignore[no-untyp
         assert r.status_code < 500
 
     check()
+
+
+@pytest.mark.postgres
+def test_postgres_restart_costs_at_most_one_503_then_recovers(pg_url: str) -> None:
+    """No pool pre-ping: when PostgreSQL drops the pooled connections (a restart), intake
+    retries on a fresh connection (201), a page caught on a dead connection answers 503 with
+    Retry-After (never a 500), and the next request is served again."""
+    from tests.web.conftest import _pg_admin
+
+    def drop_connections() -> None:
+        name = pg_url.rsplit("/", 1)[1]
+        _pg_admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        )
+
+    with make_client(pg_url) as c:
+        assert c.get("/api/v1/groups").status_code == 200
+        first = c.post("/api/v1/reports", json={"log": demo_log(428)})
+        assert first.status_code == 201
+        drop_connections()
+        again = c.post("/api/v1/reports", json={"log": demo_log(740)})
+        assert again.status_code == 201, again.text
+        drop_connections()
+        page = c.get("/api/v1/groups")
+        assert page.status_code in (200, 503), page.text
+        if page.status_code == 503:
+            assert page.headers["retry-after"] and "retry" in page.json()["detail"]
+        assert c.get("/api/v1/groups").status_code == 200
+        assert c.get("/api/v1/groups").json()["total"] == 2

@@ -7,7 +7,9 @@ locked" when a read transaction tries to upgrade. Writers of one SQLite file als
 blocking file lock first (:func:`_sqlite_writer_turn`): SQLite's busy handler waits by sleeping
 in growing steps, so several server processes writing at once would wait up to ~100 ms per
 retry; on a kernel lock the next writer starts as soon as the previous one commits.
-PostgreSQL uses psycopg 3 (no pre-ping: dropped connections are retried by the callers).
+PostgreSQL uses psycopg 3 without pre-ping: after a server restart the intake paths retry on a
+fresh connection; another request caught on a dropped connection answers 503 once, and the
+pool is renewed.
 
 Migrations are Alembic revisions shipped inside the package (``kpanic/store/migrations``), run
 programmatically by :func:`upgrade` (the service calls it on start; ``kpanic db upgrade`` too).
