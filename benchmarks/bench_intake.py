@@ -300,6 +300,8 @@ def bench_pages(db_url: str, runs: int) -> list[tuple[str, float, float]]:
     with TestClient(app) as client:
         top = client.get("/api/v1/groups", params={"sort": "count", "per_page": 1}).json()
         biggest = top["items"][0]["id"]
+        kernels = client.get("/api/v1/facets/kernel").json()
+        kernel = kernels[0]["value"] if kernels else "6.1.0"
         pages = [
             ("groups list (/groups)", "/groups"),
             ("groups list sorted by count", "/groups?sort=count"),
@@ -310,6 +312,8 @@ def bench_pages(db_url: str, runs: int) -> list[tuple[str, float, float]]:
             ),
             ("statistics (/stats)", "/stats"),
             ("statistics filtered (language=rust)", "/stats?language=rust"),
+            ("statistics filtered (kernel release)", f"/stats?kernel={kernel}"),
+            ("statistics filtered (class + arch)", "/stats?bug_class=use-after-free&arch=arm64"),
             ("reports list (/reports)", "/reports"),
         ]
         rows = []

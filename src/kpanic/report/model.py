@@ -57,8 +57,10 @@ class CrashReport:
     comm: str | None = None
     modules: list[str] = field(default_factory=list)  # "Modules linked in:" list
     start: int = 0  # offset of the first character of the report in the log
-    end: int = 0  # offset just past the last character of the report
-    text: str = ""  # the report text (log[start:end], cleaned as syzkaller does)
+    # syzkaller's End: offset just past the last line that holds a crash header of any kind
+    # (not the end of the report text, which runs on to the end of its stack trace)
+    end: int = 0
+    text: str = ""  # the report text (from log[start:], cleaned as syzkaller does)
     text_prefix_len: int = 0  # text[:text_prefix_len] is context printed before the crash line
 
     def to_dict(self) -> dict[str, Any]:

@@ -88,6 +88,12 @@ class CrashGroup(Base):
     )
 
 
+def _stats_rest(first: str) -> list[str]:
+    """The other statistics columns, after ``first`` and the time, in a covering index."""
+    dims = ("bug_class", "rust_prevents", "language", "kernel", "arch", "distro")
+    return [d for d in dims if d != first]
+
+
 class Report(Base):
     """One stored crash report: original input, results, indexed scalars, provenance."""
 
@@ -133,9 +139,10 @@ class Report(Base):
         Index("ix_reports_bug_class_received", "bug_class", "received_at"),
         Index("ix_reports_language_received", "language", "received_at"),
         Index("ix_reports_rust_prevents_received", "rust_prevents", "received_at"),
-        Index("ix_reports_kernel_received", "kernel", "received_at"),
-        Index("ix_reports_arch_received", "arch", "received_at"),
-        Index("ix_reports_distro_received", "distro", "received_at"),
+        # Covering: statistics filtered by kernel, arch or distro read the index alone.
+        Index("ix_reports_kernel_stats", "kernel", "received_at", *_stats_rest("kernel")),
+        Index("ix_reports_arch_stats", "arch", "received_at", *_stats_rest("arch")),
+        Index("ix_reports_distro_stats", "distro", "received_at", *_stats_rest("distro")),
         Index("ix_reports_signature", "signature"),
     )
 
