@@ -211,8 +211,9 @@ def _sqlite_writer(url: str, tag: str, rounds: int) -> int:
 
     import kpanic.store.db as db
 
-    db.SQLITE_BUSY_TIMEOUT_MS = 0
     engine = db.make_engine(url)
+    with engine.connect() as conn:  # opened with the usual busy timeout (WAL set-up may race)
+        conn.exec_driver_sql("PRAGMA busy_timeout = 0")  # then off for this pooled connection
     done = 0
     for i in range(rounds):
         with db.write_session(engine) as s:
