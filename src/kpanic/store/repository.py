@@ -100,7 +100,6 @@ __all__ = [
 ]
 
 # Built once: on the duplicate fast path building the statement cost more than running it.
-_BY_HASH = select(*_SUMMARY_COLUMNS).where(Report.content_hash == bindparam("content_hash"))
 _BY_HASHES = select(*_SUMMARY_COLUMNS, Report.content_hash).where(
     Report.content_hash.in_(bindparam("hashes", expanding=True))
 )
@@ -140,22 +139,14 @@ class Repository(BatchWriteMixin, AdminMixin):
 
     def report_by_hash(self, content_hash: str) -> ReportSummary | None:
         """The stored report with this content hash (see :func:`ingest.content_hash`), or
-        None: one indexed read, no texts. Intake uses it to answer repeated submissions
-        without parsing them again. Autocommit: no transaction, so no ROLLBACK round trip
-        when the connection goes back to the pool."""
-        for attempt in range(2):
-            try:
-                with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                    row = c.execute(_BY_HASH, {"content_hash": content_hash}).first()
-                break
-            except DBAPIError as exc:  # a connection the server dropped (restart): retry once
-                if attempt or not exc.connection_invalidated:
-                    raise
-        return _report_summary(row) if row is not None else None
+        None: one indexed read, no texts (:meth:`reports_by_hash` for one hash)."""
+        return self.reports_by_hash([content_hash])[0]
 
     def reports_by_hash(self, hashes: Sequence[str]) -> list[ReportSummary | None]:
-        """:meth:`report_by_hash` for many hashes in one query (intake batches the lookups of
-        concurrent requests): one summary or None per hash, in order."""
+        """The stored reports with these content hashes, in one indexed query (intake batches
+        the lookups of concurrent requests, so that repeated submissions of one crash are
+        answered without parsing): one summary or None per hash, in order. Autocommit: no
+        transaction, so no ROLLBACK round trip when the connection goes back to the pool."""
         if not hashes:
             return []
         for attempt in range(2):

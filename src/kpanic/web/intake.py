@@ -131,12 +131,18 @@ async def _in_worker(request: Request, kind: str, work: Any) -> Any:
         raise HTTPException(
             422, f"processing this input took longer than the limit of {limit:g} s"
         ) from None
-    except (HTTPException, SQLAlchemyError):
-        raise  # a database problem is the service's (503), not the input's
     except Exception as exc:
-        if not isinstance(exc, KpanicError):
-            log.exception("unexpected error while processing a %s submission", kind)
-        raise error_for(exc) from None
+        raise _http_error(kind, exc) from None
+
+
+def _http_error(kind: str, exc: Exception) -> Exception:
+    """What a processing failure is raised as: HTTP and database errors as they are (a database
+    problem is the service's, answered 503, not the input's), others as a clear 4xx."""
+    if isinstance(exc, HTTPException | SQLAlchemyError):
+        return exc
+    if not isinstance(exc, KpanicError):
+        log.exception("unexpected error while processing a %s submission", kind)
+    return error_for(exc)
 
 
 # Inputs this small are decoded and analysed on the event loop: for a panic-sized kmsg (a few
@@ -176,12 +182,8 @@ def _inline(kind: str, work: Any) -> Any:
     """Run ``work`` on the event loop; a failure becomes an HTTP error (as in _in_worker)."""
     try:
         return work()
-    except (HTTPException, SQLAlchemyError):
-        raise
     except Exception as exc:
-        if not isinstance(exc, KpanicError):
-            log.exception("unexpected error while processing a %s submission", kind)
-        raise error_for(exc) from None
+        raise _http_error(kind, exc) from None
 
 
 def _describe(request: Request, out: dict[str, Any]) -> dict[str, Any]:
