@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_intake.py                    # intake on SQLite
     .venv/bin/python benchmarks/bench_intake.py --postgres         # + PostgreSQL, 1 and 2 workers
+    .venv/bin/python benchmarks/bench_intake.py --postgres --sqlite-workers2   # + SQLite, 2
     .venv/bin/python benchmarks/bench_intake.py --pages-db sqlite:////tmp/k.db   # page timings
     .venv/bin/python benchmarks/bench_intake.py --fill 1000000     # fill (bench_store) + pages
     .venv/bin/python benchmarks/bench_intake.py --no-intake --fill 1000000 --fill-postgres
@@ -15,7 +16,9 @@ eats most of a core at a few hundred requests/s. Two mixes:
 - ``new``: every URL carries a different kernel log (each is decoded, scrubbed, parsed,
   classified, grouped and committed before the answer);
 - ``repeat``: URLs of crashes already stored (the duplicate fast path: decode + one lookup),
-  what a service sees when the same panic is scanned and submitted again and again.
+  what a service sees when the same panic is scanned and submitted again and again;
+- ``open loop``: new crashes offered at a fixed ``--rate`` (default 300/s) by
+  benchmarks/loadgen.py, latency counted from each request's due time (``--rate 0`` skips it).
 
 Pages: the groups list, the largest group's page and the statistics page are requested through
 the app (in process, so the figure is server time without network), median and worst of
