@@ -40,7 +40,13 @@ from kpanic.store.common import (
 from kpanic.store.db import write_session
 from kpanic.store.models import CrashGroup, DailyCount, GroupFacet, GroupOverride, Report
 from kpanic.store.views import ClientInfo, IngestResult
-from kpanic.store.writes import WriteMixin, group_row, report_row
+from kpanic.store.writes import (
+    STORED_COLUMNS,
+    WriteMixin,
+    group_row,
+    report_row,
+    stored_result,
+)
 
 MAX_BATCH = 64  # 28 columns x 64 rows stays far below SQLite's bound-parameter limit
 
@@ -52,30 +58,6 @@ class Pending:
     prepared: ingest_mod.PreparedReport
     client: ClientInfo | None = None
     received_at: dt.datetime | None = None
-
-
-def _result(row: Any, *, is_new: bool, group_is_new: bool = False) -> IngestResult:
-    return IngestResult(
-        report_id=row.id,
-        group_id=row.group_id,
-        is_new=is_new,
-        group_is_new=group_is_new,
-        title=row.title,
-        bug_class=row.bug_class,
-        rust_prevents=row.rust_prevents,
-        signature=row.signature,
-    )
-
-
-_EXISTING = (
-    Report.id,
-    Report.content_hash,
-    Report.group_id,
-    Report.title,
-    Report.bug_class,
-    Report.rust_prevents,
-    Report.signature,
-)
 
 
 class BatchWriteMixin(WriteMixin):
@@ -103,8 +85,8 @@ class BatchWriteMixin(WriteMixin):
     def _store_many_in(self, s: Session, items: Sequence[Pending]) -> list[IngestResult]:
         by_hash: dict[str, IngestResult] = {}
         hashes = sorted({it.prepared.content_hash for it in items})
-        for row in s.execute(select(*_EXISTING).where(Report.content_hash.in_(hashes))):
-            by_hash[row.content_hash] = _result(row, is_new=False)
+        for row in s.execute(select(*STORED_COLUMNS).where(Report.content_hash.in_(hashes))):
+            by_hash[row.content_hash] = stored_result(row, is_new=False)
         fresh: dict[str, tuple[Pending, dt.datetime]] = {}
         for it in items:
             key = it.prepared.content_hash
@@ -183,8 +165,8 @@ class BatchWriteMixin(WriteMixin):
         inserted = {h: i for i, h in s.connection().execute(stmt, rows).all()}
         lost = [h for h in fresh if h not in inserted]  # another process stored them first
         if lost:
-            for row in s.execute(select(*_EXISTING).where(Report.content_hash.in_(lost))):
-                by_hash[row.content_hash] = _result(row, is_new=False)
+            for row in s.execute(select(*STORED_COLUMNS).where(Report.content_hash.in_(lost))):
+                by_hash[row.content_hash] = stored_result(row, is_new=False)
         facets: Counter[tuple[int, str, str]] = Counter()
         daily: Counter[tuple[dt.date, str, str]] = Counter()
         touched: dict[int, list[tuple[dt.datetime, int, ingest_mod.PreparedReport]]] = {}

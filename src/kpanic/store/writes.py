@@ -52,6 +52,31 @@ from kpanic.store.views import (
     IngestResult,
 )
 
+# What a write answers about a report that is already stored (and the columns it needs).
+STORED_COLUMNS = (
+    Report.id,
+    Report.content_hash,
+    Report.group_id,
+    Report.title,
+    Report.bug_class,
+    Report.rust_prevents,
+    Report.signature,
+)
+
+
+def stored_result(row: Any, *, is_new: bool, group_is_new: bool = False) -> IngestResult:
+    """The IngestResult for a stored report row (``STORED_COLUMNS``)."""
+    return IngestResult(
+        report_id=row.id,
+        group_id=row.group_id,
+        is_new=is_new,
+        group_is_new=group_is_new,
+        title=row.title,
+        bug_class=row.bug_class,
+        rust_prevents=row.rust_prevents,
+        signature=row.signature,
+    )
+
 
 def group_row(signature: str, src: Any, when: dt.datetime, created_by: str) -> dict[str, Any]:
     """The ``crash_groups`` row for a new group, described by its first report ``src`` (a
@@ -165,28 +190,8 @@ class WriteMixin(RepositoryBase):
 
     def _existing(self, key: str) -> IngestResult | None:
         with read_session(self.engine) as s:
-            row = s.execute(
-                select(
-                    Report.id,
-                    Report.group_id,
-                    Report.title,
-                    Report.bug_class,
-                    Report.rust_prevents,
-                    Report.signature,
-                ).where(Report.content_hash == key)
-            ).first()
-        if row is None:
-            return None
-        return IngestResult(
-            report_id=row.id,
-            group_id=row.group_id,
-            is_new=False,
-            group_is_new=False,
-            title=row.title,
-            bug_class=row.bug_class,
-            rust_prevents=row.rust_prevents,
-            signature=row.signature,
-        )
+            row = s.execute(select(*STORED_COLUMNS).where(Report.content_hash == key)).first()
+        return stored_result(row, is_new=False) if row is not None else None
 
     def _store_in(
         self,
