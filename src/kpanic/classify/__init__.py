@@ -12,4 +12,8 @@ from kpanic.classify.classifier import classify
 from kpanic.classify.model import BUG_CLASSES, Classification
 from kpanic.classify.verdicts import RUST_VERDICTS
 
-__all__ = ["BUG_CLASSES", "RUST_VERDICTS", "Classification", "classify", "signature"]
+#: Version of the classifier's output (class, verdict, language); bump it with a dated string
+#: whenever a change moves any classification. Signatures carry their own dated version.
+CLASSIFIER_VERSION = "2026-11-22"
+
+__all__ = ["BUG_CLASSES", "CLASSIFIER_VERSION", "RUST_VERDICTS", "Classification", "classify", "signature"]
