@@ -21,6 +21,7 @@ from kpanic.report.model import CrashReport, Frame, Language, ParseResult
 from kpanic.report.names import demangle_frame
 from kpanic.report.prefixes import Canonical, canonicalize
 from kpanic.report.stackparams import RISCV_STACK_START
+from kpanic.report.tail import collect, identify
 from kpanic.report.titles import normalize_title, title_frame, title_to_type
 
 DEFAULT_MAX_BYTES = 256 << 20
@@ -36,6 +37,22 @@ HEADLESS_SKIP = (
     "^rust_helper_BUG$", "^__rustc::",
 )  # fmt: skip
 HEADLESS_REASON = "the log begins inside a report: its first line is missing"
+# A panic QR code's log that holds no crash the parser recognises is still a report: shown,
+# stored and searchable (parse(..., tail=True) never returns an empty result).
+NO_CRASH_TITLE = "log without a recognised crash"
+NO_CRASH_REASON = "no crash header, stack trace or sanitizer output in the log"
+# Lines only a crash report prints: a log holding one but no header lost the report's head.
+EVIDENCE_MARKERS = (
+    "Allocated by task ", "Freed by task ", "The buggy address belongs to",
+    "Memory state around the buggy address", "Uninit was created at:",
+    "the existing dependency chain (in reverse order) is:", "*** DEADLOCK ***",
+)  # fmt: skip
+# Panic lines printed after an oops, a WARNING (panic_on_warn) or a hang: in a log known to be
+# a tail, seeing one of them first means the report they end lost its head.
+TRAILER_PANICS = (
+    "Fatal exception", "panic_on_warn set", "hung_task: blocked tasks", "softlockup: hung tasks",
+    "Oops", "Aiee, killing interrupt handler",
+)  # fmt: skip
 
 
 def decode(log: str | bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
@@ -77,14 +94,23 @@ def contains_crash(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> b
     )
 
 
-def parse(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResult:
+def parse(
+    log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, tail: bool = False
+) -> ParseResult:
     """Every crash in ``log``, first one first (the one syzkaller titles).
 
     Bytes are decoded as UTF-8 with replacement characters; ``start``/``end`` are character
     offsets into that text (or into ``log`` itself when it is a str). At most ``MAX_REPORTS``
     reports are returned. A log holding only the end of an oops (a stack trace without its
-    header, as a panic QR code may) still gives one report, flagged corrupted with a reason.
-    Raises InputTooLarge beyond ``max_bytes``.
+    header, as a panic QR code may) still gives one report, flagged corrupted with a reason,
+    whose title is what the evidence in it says (see tail.py) and whose alternative titles
+    cover what it cannot tell.
+
+    ``tail=True`` says the log is the newest part of a kernel log (a panic QR code's kmsg
+    dump), so its start may be lost: a leading panic line that only ends an oops ("Fatal
+    exception", "panic_on_warn set") joins the report whose tail precedes it, and a log with
+    no recognised crash still gives one report titled ``NO_CRASH_TITLE``. Raises
+    InputTooLarge beyond ``max_bytes``.
     """
     text, canon, index = _prepare(log, max_bytes)
     ctext = canon.text
@@ -92,11 +118,13 @@ def parse(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResul
     disconnected = linux.VM_DISCONNECTED in text
     result = ParseResult()
     pos = 0
+    first_raw: linux.RawReport | None = None
     while len(result.reports) < MAX_REPORTS:
         window = PRIMARY_WINDOW if not result.reports else SECONDARY_WINDOW
         raw = linux.parse_at(ctext, pos, window, index)
         if raw is None:
             break
+        first_raw = first_raw or raw
         rep = _build(raw, canon)
         rep.suppressed = suppressed
         if disconnected and not rep.corrupted:
@@ -104,12 +132,39 @@ def parse(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResul
             rep.corrupted_reason = "the console connection dropped (serialport: VM disconnected.)"
         result.reports.append(rep)
         pos = raw.skip
+    if tail and first_raw is not None and _trailer_panic(first_raw):
+        headless = _headless(ctext, canon, stop=first_raw.start)
+        if headless is not None:
+            headless.suppressed = suppressed
+            result.reports[0] = headless  # the panic line ends this report: one crash
     if not result.reports:
         headless = _headless(ctext, canon)
         if headless is not None:
             headless.suppressed = suppressed
             result.reports.append(headless)
+    if tail and not result.reports:
+        result.reports.append(_no_crash(text, canon))
     return result
+
+
+def _trailer_panic(raw: linux.RawReport) -> bool:
+    """Whether the report is a bare panic line that only ends an oops whose head was lost."""
+    return raw.kind.header == "Kernel panic" and any(m in raw.oops_line for m in TRAILER_PANICS)
+
+
+def _no_crash(text: str, canon: Canonical) -> CrashReport:
+    rep = CrashReport(
+        title=NO_CRASH_TITLE,
+        type="unknown",
+        corrupted=True,
+        corrupted_reason=NO_CRASH_REASON,
+        panicked=linux.PANIC_MARK in text,
+        start=0,
+        end=len(text),
+        text=canon.text,
+    )
+    _fill_metadata(rep, canon.text, "")
+    return rep
 
 
 def _build(raw: linux.RawReport, canon: Canonical) -> CrashReport:
@@ -165,17 +220,48 @@ def _fill_metadata(rep: CrashReport, text: str, around: str) -> None:
     rep.hardware, rep.modules = md.hardware, md.modules
 
 
-def _headless_start(text: str) -> int | None:
-    """Start of a stack trace with no crash header before it (the log's start was lost)."""
-    riscv = RISCV_STACK_START.search(text)  # RISC-V show_regs() prints no "Call Trace:"
-    positions = [text.find(m) for m in ("Call Trace:", "Call trace:", "Backtrace:")]
+def _headless_start(text: str, stop: int | None = None) -> int | None:
+    """Start of a stack trace or sanitizer output with no crash header before it.
+
+    ``stop`` bounds the search (the offset of a panic line that ends the report).
+    """
+    stop = len(text) if stop is None else stop
+    riscv = RISCV_STACK_START.search(text, 0, stop)  # RISC-V show_regs() prints no "Call Trace:"
+    positions = [text.find(m, 0, stop) for m in ("Call Trace:", "Call trace:", "Backtrace:")]
+    found: int | None = None
     for pos in sorted(p for p in [*positions, riscv.start() if riscv else -1] if p != -1):
         ls = text.rfind("\n", 0, pos) + 1
         for line in text[pos : pos + 4096].split("\n")[1:8]:
             ctx = linux.extract_context(line)
             if parse_frame_line(linux.strip_line_prefix(line, ctx)[0]) is not None:
-                return ls
-    return None
+                found = ls
+                break
+        if found is not None:
+            break
+    evidence = [p for p in (text.find(m, 0, stop) for m in EVIDENCE_MARKERS) if p != -1]
+    if evidence:
+        ls = text.rfind("\n", 0, min(evidence)) + 1
+        found = ls if found is None else min(found, ls)
+    if found is not None and stop < len(text):
+        # Keep the registers and RIP line printed just before the trace (and after the header).
+        found = _regs_start(text, found)
+    return found
+
+
+_REGS = ("RIP: ", "pc : ", "PC is at", "epc : ", "NIP ", " Code: ", "RSP: ", "Modules linked in")
+
+
+def _regs_start(text: str, start: int) -> int:
+    """Move ``start`` back over up to 40 register-dump lines that precede it."""
+    pos = start
+    for _ in range(40):
+        if pos == 0:
+            break
+        ls = text.rfind("\n", 0, pos - 1) + 1
+        if not any(m in text[ls:pos] for m in _REGS):
+            break
+        pos = ls
+    return pos
 
 
 def _title_name(function: str) -> str:
@@ -185,9 +271,9 @@ def _title_name(function: str) -> str:
     return function.split(".", 1)[0] or function
 
 
-def _headless(text: str, canon: Canonical) -> CrashReport | None:
+def _headless(text: str, canon: Canonical, stop: int | None = None) -> CrashReport | None:
     """A report for a log that holds only the end of an oops (e.g. a panic QR code)."""
-    start = _headless_start(text)
+    start = _headless_start(text, stop)
     if start is None:
         return None
     end = len(text)
@@ -200,26 +286,49 @@ def _headless(text: str, canon: Canonical) -> CrashReport | None:
     body = "\n".join(lines).rstrip("\n") + "\n"
     frames = stack_frames(body)
     ostart, oend = canon.span(start, end)
-    skip = skip_regexp(HEADLESS_SKIP)
-    # Old x86 oopses print the faulting "RIP [<..>] func" after the trace: it is the best blame.
-    rip = rip_frame(body)
-    candidates = ([rip] if rip is not None else []) + frames
-    blamed = next((f for f in candidates if not f.unreliable and not skip.search(f.function)), None)
-    name = _title_name(blamed.function) if blamed else "unknown"
-    title = normalize_title(HEADLESS_TITLE % demangle_frame(name))
+    ident = identify(
+        collect(lines if stop is None else lines[: _line_count(text, start, stop) + 1])
+    )
+    alt_titles: list[str] = []
+    if ident is not None:
+        title = normalize_title(ident.title)
+        alt_titles = [a for a in dict.fromkeys(normalize_title(a) for a in ident.alt_titles)
+                      if a != title]  # fmt: skip
+        blamed = ident.frame
+        name = _title_name(blamed.function) if blamed is not None else None
+        reason = f"{HEADLESS_REASON}; identity from the evidence left ({ident.reason})"
+    else:
+        skip = skip_regexp(HEADLESS_SKIP)
+        # Old x86 oopses print the faulting "RIP [<..>] func" after the trace: the best blame.
+        rip = rip_frame(body)
+        candidates = ([rip] if rip is not None else []) + frames
+        blamed = next(
+            (f for f in candidates if not f.unreliable and not skip.search(f.function)), None
+        )
+        name = _title_name(blamed.function) if blamed else None
+        title = normalize_title(HEADLESS_TITLE % demangle_frame(name or "unknown"))
+        reason = HEADLESS_REASON
     rep = CrashReport(
         title=title,
         type=title_to_type(title),
+        alt_titles=alt_titles,
         corrupted=True,
-        corrupted_reason=HEADLESS_REASON,
+        corrupted_reason=reason,
         panicked=linux.PANIC_MARK in text,
         frames=frames,
-        guilty_frame=name if blamed else None,
+        guilty_frame=title_frame(title) if ident is not None else name,
         guilty_file=guilty_file(title, body),
         start=ostart,
         end=oend,
         text=body,
     )
+    if rep.guilty_frame in UNUSABLE_FRAMES:
+        rep.guilty_frame = None
     rep.language = blamed.language if blamed else "unknown"
     _fill_metadata(rep, body, text[max(0, start - 8192) : start])
     return rep
+
+
+def _line_count(text: str, start: int, stop: int) -> int:
+    """How many lines of ``text[start:]`` lie before ``stop`` (the panic line)."""
+    return text.count("\n", start, stop)
