@@ -131,7 +131,7 @@ def _chain(*steps: Transform) -> Transform:
 def _console(log: str) -> str:
     """A raw console log: desymbolized, with timestamps when the text had none."""
     raw = mv.desymbolize(log)
-    return raw if mv._TS.match(raw) else mv.add_timestamps(raw)
+    return raw if mv._TS_ANY.search(raw) else mv.add_timestamps(raw)
 
 
 def _wrap(width: int) -> Transform:
