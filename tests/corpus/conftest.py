@@ -54,5 +54,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for source, rows in sorted(ACCURACY.items()):
         _table(terminalreporter, f"corpus accuracy: {source}", rows)
     if INVARIANCE:
-        _table(terminalreporter, "corpus invariance: crashes whose forms share one identity",
-               INVARIANCE)
+        _table(
+            terminalreporter,
+            "corpus invariance: crashes whose forms share one identity",
+            INVARIANCE,
+        )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from kpanic.report import parse
 from kpanic.report.model import CrashReport
-from tests.conftest import DATA, SYZKALLER
+from tests.conftest import DATA
 
 FIXTURES = Path(__file__).resolve().parent.parent / "report" / "fixtures"
 if str(FIXTURES) not in sys.path:
@@ -105,12 +105,14 @@ def report_text(entry: Entry) -> str:
     text = entry.text
     if entry.source == "syzbot":
         cut = text.find(MAIL_FOOTER)
-        text = text[:cut + 1] if cut != -1 else text
+        text = text[: cut + 1] if cut != -1 else text
         rep = parse(text).primary
         if rep is not None:
-            text = text[rep.start - rep.text_prefix_len :] if rep.text_prefix_len else text[
-                text.rfind("\n", 0, rep.start) + 1 :
-            ]
+            text = (
+                text[rep.start - rep.text_prefix_len :]
+                if rep.text_prefix_len
+                else text[text.rfind("\n", 0, rep.start) + 1 :]
+            )
     return text
 
 

@@ -63,4 +63,6 @@ def test_accuracy_targets(source: str) -> None:
     if count < MIN_FILES[source]:
         pytest.skip(f"{source}: {count} files, targets apply from {MIN_FILES[source]}")
     tally = ACCURACY[source]["all"]
-    assert tally.rate >= TARGETS[source], f"{source} accuracy {tally.rate:.1%} ({tally.ok}/{tally.total})"
+    assert tally.rate >= TARGETS[source], (
+        f"{source} accuracy {tally.rate:.1%} ({tally.ok}/{tally.total})"
+    )

@@ -56,9 +56,13 @@ def test_forms_share_one_identity(entry: Entry) -> None:
         INVARIANCE[f"{key}-report"].add(rep.title != NO_CRASH_TITLE, f"{name}: no crash found")
         got = identity(rep)
         same = got["signature"] == ref["signature"]
-        INVARIANCE[f"{key}-group"].add(same, f"{name}: {ref['signature']!r} -> {got['signature']!r}")
+        INVARIANCE[f"{key}-group"].add(
+            same, f"{name}: {ref['signature']!r} -> {got['signature']!r}"
+        )
         joinable = same or ref["title"] in [rep.title, *rep.alt_titles]
-        INVARIANCE[f"{key}-group-or-alt"].add(joinable, f"{name}: {ref['title']!r} -> {rep.title!r}")
+        INVARIANCE[f"{key}-group-or-alt"].add(
+            joinable, f"{name}: {ref['title']!r} -> {rep.title!r}"
+        )
 
 
 def test_qr_tail_is_what_url_mode_keeps() -> None:

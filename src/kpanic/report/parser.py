@@ -21,7 +21,7 @@ from kpanic.report.model import CrashReport, Frame, Language, ParseResult
 from kpanic.report.names import demangle_frame
 from kpanic.report.prefixes import Canonical, canonicalize
 from kpanic.report.stackparams import RISCV_STACK_START
-from kpanic.report.tail import collect, identify
+from kpanic.report.tail import FAULT_TITLES, collect, identify
 from kpanic.report.titles import normalize_title, title_frame, title_to_type
 
 DEFAULT_MAX_BYTES = 256 << 20
@@ -242,10 +242,38 @@ def _headless_start(text: str, stop: int | None = None) -> int | None:
     if evidence:
         ls = text.rfind("\n", 0, min(evidence)) + 1
         found = ls if found is None else min(found, ls)
+    if stop < len(text) and found is None:
+        found = _first_frame_line(text, 0, stop)  # a tail cut inside a trace, then a panic
+    elif found is not None:
+        # A tail cut inside a stack trace: its frames before the first marker belong to it.
+        first = _first_frame_line(text, 0, found)
+        if first is not None:
+            found = first
     if found is not None and stop < len(text):
         # Keep the registers and RIP line printed just before the trace (and after the header).
         found = _regs_start(text, found)
     return found
+
+
+FIRST_LINES = 300  # how far into a log a tail's first frame is looked for
+
+
+def _first_frame_line(text: str, start: int, stop: int) -> int | None:
+    """Offset of the first line in ``text[start:stop]`` (its first 300 lines) that is a frame."""
+    pos = start
+    for _ in range(FIRST_LINES):
+        if pos >= stop:
+            return None
+        eol = text.find("\n", pos, stop)
+        eol = stop if eol == -1 else eol
+        line = text[pos:eol]
+        if "+0x" in line or " [inline]" in line:
+            ctx = linux.extract_context(line)
+            stripped = linux.strip_line_prefix(line, ctx)[0]
+            if parse_frame_line(stripped) is not None or rip_frame(stripped) is not None:
+                return pos
+        pos = eol + 1
+    return None
 
 
 _REGS = ("RIP: ", "pc : ", "PC is at", "epc : ", "NIP ", " Code: ", "RSP: ", "Modules linked in")
@@ -308,6 +336,8 @@ def _headless(text: str, canon: Canonical, stop: int | None = None) -> CrashRepo
         name = _title_name(blamed.function) if blamed else None
         title = normalize_title(HEADLESS_TITLE % demangle_frame(name or "unknown"))
         reason = HEADLESS_REASON
+        if name is not None:  # what a crash blamed on this frame may have been titled
+            alt_titles = [normalize_title(t.format(demangle_frame(name))) for t in FAULT_TITLES]
     rep = CrashReport(
         title=title,
         type=title_to_type(title),

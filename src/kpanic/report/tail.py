@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from kpanic.report import stackparams as sp
 from kpanic.report.describe import skip_regexp
+from kpanic.report.extractors import hang_frame, stall_frame
 from kpanic.report.frames import parse_frame_line, rip_frame
 from kpanic.report.model import Frame
 
@@ -343,15 +344,50 @@ FAULT_TITLES = (
 )  # fmt: skip
 
 
+# A WARNING whose header was lost: the faulting function says which WARNING family it was
+# (kinds.py titles these by the header's source file); the title names the first caller that
+# the family's skip list lets through.
+WARNING_FAMILIES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
+    (re.compile(r"^refcount_"), "WARNING: refcount bug in {}", ("refcount", "kobject_")),
+    (re.compile(r"^(?:k.?malloc|krealloc|__kmalloc|kmalloc_)"), "WARNING: kmalloc bug in {}",
+     ("kmalloc", "krealloc", "slab", "kmem")),
+    (re.compile(r"^usercopy_warn"), "WARNING: bad usercopy in {}", ("usercopy", "__check")),
+    (re.compile(r"^debug_print_object"), "WARNING: ODEBUG bug in {}",
+     ("debug_", "rcu", "hrtimer_", "timer_", "work_", "percpu_", "vunmap", "vfree", "__free_",
+      "debug_check", "kobject_")),
+    (re.compile(r"^kobject_"), "WARNING: kobject bug in {}", ("kobject_",)),
+    (re.compile(r"^(?:__lock_acquire|lock_release|check_flags|lockdep_|__lock_release)"),
+     "WARNING: locking bug in {}", ("lock_sock", "release_sock")),
+)  # fmt: skip
+
+
+def _warning(ev: Evidence) -> Identity:
+    rip = ev.rip
+    assert rip is not None
+    frames = [rip, *ev.section_frames("head", "trace")]
+    for pattern, fmt, skip in WARNING_FAMILIES:
+        if pattern.match(rip.function):
+            frame = _first(frames, skip) or rip
+            name = title_name(frame.function)
+            return Identity(
+                fmt.format(name),
+                [f"WARNING in {name}"],
+                frame,
+                f"panic_on_warn and a RIP in {rip.function}",
+            )
+    frame = rip if not skip_regexp(()).search(rip.function) else (_first(frames) or rip)
+    name = title_name(frame.function)
+    return Identity(f"WARNING in {name}", [], frame, "panic_on_warn set and the RIP line")
+
+
 def _fault(ev: Evidence) -> Identity | None:
     rip = ev.rip
     if rip is not None and skip_regexp(()).search(rip.function):
         rip = _first(ev.section_frames("head", "trace"))  # RIP in memcpy & co: blame the caller
-    for marker, fmt in _PANIC_KIND:
+    if "panic_on_warn set" in ev.text and ev.rip is not None:
+        return _warning(ev)
+    for marker, _fmt in _PANIC_KIND:
         if marker in ev.text:
-            if fmt.startswith("WARNING") and rip is not None:
-                name = title_name(rip.function)
-                return Identity(fmt.format(name), [], rip, f"panic line '{marker}' and RIP")
             return None
     if rip is None:
         return None
@@ -362,12 +398,74 @@ def _fault(ev: Evidence) -> Identity | None:
     )
 
 
+# ---- stalls, soft lockups and hung tasks ------------------------------------------------------
+
+_RCU_FRAMES = re.compile(
+    r"^(?:rcu_dump_cpu_stacks|print_cpu_stall|check_cpu_stall|rcu_pending"
+    r"|rcu_sched_clock_irq|print_other_cpu_stall)",
+    re.ASCII,
+)
+_IRQ_ENTRY = re.compile(r"apic_timer_interrupt|el1h_64_irq|el1_irq", re.ASCII)
+
+
+def _picked(
+    frames: list[Frame], extractor: Callable[[list[str]], tuple[str, int]], skip: tuple[str, ...]
+) -> tuple[str, Frame | None]:
+    """syzkaller's order: skip generic frames, then the stall/hang extractor chooses.
+
+    Returns the title name (the extractor may rename: hangs in synchronize_* are all
+    "synchronize_rcu") and the frame it came from.
+    """
+    rx = skip_regexp(skip)
+    kept = [f for f in frames if not f.unreliable and not f.inline and not rx.search(f.function)]
+    name, idx = extractor([sp.strip_frame(f.function) for f in kept])
+    if not name or idx < 0:
+        return "corrupted", None
+    return title_name(name), kept[idx]
+
+
+def _stall(ev: Evidence) -> Identity | None:
+    funcs = ev.functions()
+    text = ev.text
+    if "softlockup: hung tasks" in text or "watchdog_timer_fn" in funcs:
+        frames = ([ev.rip] if ev.rip else []) + ev.section_frames("head", "trace")
+        name, frame = _picked(frames, stall_frame, ())
+        return Identity(
+            f"BUG: soft lockup in {name}",
+            [f"stall in {name}"],
+            frame,
+            "soft lockup: watchdog_timer_fn frame or softlockup panic",
+        )
+    if "kthread starved for" in text or any(_RCU_FRAMES.match(f) for f in funcs):
+        frames = ev.section_frames("head", "trace")
+        cut = next((i for i, f in enumerate(frames) if _IRQ_ENTRY.search(f.function)), None)
+        frames = frames[cut + 1 :] if cut is not None else frames
+        name, frame = _picked(frames, stall_frame, ("apic_timer_interrupt", "rcu"))
+        return Identity(
+            f"INFO: rcu detected stall in {name}",
+            [f"stall in {name}"],
+            frame,
+            "RCU stall: rcu_dump_cpu_stacks/print_cpu_stall frames or kthread starved",
+        )
+    if "hung_task: blocked tasks" in text or "check_hung_uninterruptible_tasks" in funcs:
+        first = next((s.frames for s in ev.sections if s.frames), [])
+        name, frame = _picked(first, hang_frame, ())
+        return Identity(
+            f"INFO: task hung in {name}",
+            [f"hang in {name}"],
+            frame,
+            "hung task: khungtaskd frames or hung_task panic",
+        )
+    return None
+
+
 HEADLESS_TITLE = "corrupted report (start lost) in %s"
 KINDS: tuple[tuple[str, Callable[[Evidence], Identity | None]], ...] = (
     ("kasan", _kasan),
     ("kmsan", _kmsan),
     ("lockdep", _lockdep),
     ("leak", _leak),
+    ("stall", _stall),
     ("fault", _fault),
 )
 
