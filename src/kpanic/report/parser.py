@@ -15,7 +15,7 @@ from kpanic.report import linux
 from kpanic.report.describe import skip_regexp
 from kpanic.report.frames import frame_language, parse_frame_line, rip_frame, stack_frames
 from kpanic.report.guilty import guilty_file
-from kpanic.report.kinds import is_suppressed
+from kpanic.report.kinds import REPORT_START_IGNORES, is_suppressed
 from kpanic.report.metadata import extract_metadata, merge
 from kpanic.report.model import CrashReport, Frame, Language, ParseResult
 from kpanic.report.names import demangle_frame
@@ -124,6 +124,13 @@ def parse(
         raw = linux.parse_at(ctext, pos, window, index)
         if raw is None:
             break
+        if first_raw is not None and _continues(raw):
+            # The oops line after a header, "invalid opcode"/"Internal error" after "kernel
+            # BUG"/"Unable to handle", the BUG a Rust panic raises, the final panic line: the
+            # same crash, not another report.
+            result.reports[-1].panicked = result.reports[-1].panicked or raw.panicked
+            pos = raw.skip
+            continue
         first_raw = first_raw or raw
         rep = _build(raw, canon)
         rep.suppressed = suppressed
@@ -145,6 +152,12 @@ def parse(
     if tail and not result.reports:
         result.reports.append(_no_crash(text, canon))
     return result
+
+
+def _continues(raw: linux.RawReport) -> bool:
+    """Whether a later report's first line only continues the report before it."""
+    line = raw.oops_line
+    return any(p.search(line) for p in REPORT_START_IGNORES)
 
 
 def _trailer_panic(raw: linux.RawReport) -> bool:
