@@ -37,7 +37,7 @@ ARCHES = frozenset({
 FORMS = frozenset({
     "fenced", "backticks", "indented", "syslog", "journal", "dmesg-T", "no-timestamps",
     "rsyslog-escapes", "prose", "multi-crash", "wrapped", "html", "quoted", "excerpt",
-    "malformed-timestamps", "caller-tags", "interleaved",
+    "malformed-timestamps", "caller-tags", "interleaved", "log-prefix", "qp-escapes",
 })
 HEADER_KEYS = ("TITLE", "CLASS", "LANGUAGE", "ARCH", "FORMS")
 
