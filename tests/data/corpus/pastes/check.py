@@ -27,18 +27,18 @@ CLASSES = frozenset({
     "out-of-bounds", "use-after-free", "invalid-free", "leak", "uninit", "null-deref",
     "lock-misuse", "deadlock", "refcount", "data-race", "assertion", "hang", "arithmetic",
     "rust-panic", "unknown",
-})
+})  # fmt: skip
 LANGUAGES = frozenset({"c", "rust", "unknown"})
 ARCHES = frozenset({
     "x86_64", "i386", "arm64", "arm", "riscv64", "riscv32", "ppc64", "ppc64le", "ppc32",
     "s390x", "mips", "openrisc", "loongarch64", "unknown",
-})
+})  # fmt: skip
 # What a paste can show (see README.md for each one).
 FORMS = frozenset({
     "fenced", "backticks", "indented", "syslog", "journal", "dmesg-T", "no-timestamps",
     "rsyslog-escapes", "prose", "multi-crash", "wrapped", "html", "quoted", "excerpt",
     "malformed-timestamps", "caller-tags", "interleaved", "log-prefix", "qp-escapes",
-})
+})  # fmt: skip
 HEADER_KEYS = ("TITLE", "CLASS", "LANGUAGE", "ARCH", "FORMS")
 
 
@@ -70,11 +70,11 @@ def parse(path: Path) -> tuple[Entry | None, list[str]]:
     if len(lines) < 2 or not lines[0].startswith("# source: "):
         errors.append("line 1 must be '# source: ...'")
     else:
-        entry.source = lines[0][len("# source: "):].strip()
+        entry.source = lines[0][len("# source: ") :].strip()
     if len(lines) < 2 or not lines[1].startswith("# what: "):
         errors.append("line 2 must be '# what: ...'")
     else:
-        entry.what = lines[1][len("# what: "):].strip()
+        entry.what = lines[1][len("# what: ") :].strip()
     order: list[str] = []
     for ln in lines[2:]:
         key, colon, value = ln.partition(": ")
@@ -98,7 +98,7 @@ def parse(path: Path) -> tuple[Entry | None, list[str]]:
         errors.append("no TITLE")
     if pairs != ["TITLE", "CLASS"] * len(entry.titles) or len(entry.classes) != len(entry.titles):
         errors.append("TITLE/CLASS must come in pairs, TITLE first, before LANGUAGE")
-    if order[2 * len(entry.titles):] != ["LANGUAGE", "ARCH", "FORMS"]:
+    if order[2 * len(entry.titles) :] != ["LANGUAGE", "ARCH", "FORMS"]:
         errors.append("after the TITLE/CLASS pairs: LANGUAGE, ARCH, FORMS, once each, in order")
     for t in entry.titles:
         if not t:
@@ -155,16 +155,24 @@ def main(argv: list[str]) -> int:
 
 def _host(source: str) -> str:
     """A coarse source label for the counts: the site, or the search corpus it was read from."""
-    for marker in ("github.com/", "lore.kernel.org", "bugzilla", "ask.fedoraproject.org",
-                   "community.nxp.com", "mikrocontroller.net", "forums", "stackexchange",
-                   "askubuntu", "launchpad"):
+    if "github.com/" in source:
+        rest = source.split("github.com/", 1)[1].split("/")
+        return "github.com/" + "/".join(rest[:2])
+    for marker in (
+        "lore.kernel.org",
+        "ask.fedoraproject.org",
+        "community.nxp.com",
+        "mikrocontroller.net",
+    ):
         if marker in source:
-            if marker == "github.com/":
-                rest = source.split("github.com/", 1)[1].split("/")
-                return "github.com/" + "/".join(rest[:2])
             return marker
+    if "file id" in source:
+        return "mailing-list mail (code search corpus, no URL)"
     return source.split()[0] if source else "?"
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    try:
+        sys.exit(main(sys.argv))
+    except BrokenPipeError:  # e.g. piped into head
+        sys.exit(0)
