@@ -13,6 +13,12 @@ from kpanic.report.parser import DEFAULT_MAX_BYTES, NO_CRASH_TITLE, contains_cra
 PARSER_VERSION = "2026-12-03"
 
 __all__ = [
-    "DEFAULT_MAX_BYTES", "NO_CRASH_TITLE", "PARSER_VERSION", "CrashReport", "Frame",
-    "ParseResult", "contains_crash", "parse",
-]  # fmt: skip
+    "DEFAULT_MAX_BYTES",
+    "NO_CRASH_TITLE",
+    "PARSER_VERSION",
+    "CrashReport",
+    "Frame",
+    "ParseResult",
+    "contains_crash",
+    "parse",
+]
