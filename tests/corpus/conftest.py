@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-MAX_SHOWN = 40  # exceptions printed per table (the rest are counted)
+MAX_SHOWN = 200  # exceptions printed per table (the rest are counted)
 
 
 @dataclass

@@ -93,6 +93,10 @@ def _walk(
                     ok = False
                     break
                 if sp.is_stack_start(ln):
+                    if not raw and idx == 0 and "Call" in ln:
+                        # KMSAN before 5.10 printed "Call Trace:" between its header and the
+                        # first stack, which the table's leading PARSE_STACK expects at once.
+                        continue
                     break
                 if nxt is not None:
                     m = nxt.search(ln)

@@ -11,7 +11,7 @@ report's canonical start and end need not be contiguous (nor in order) in that t
 from __future__ import annotations
 
 from kpanic.errors import InputTooLarge
-from kpanic.report import linux
+from kpanic.report import linux, syzbot
 from kpanic.report.describe import skip_regexp
 from kpanic.report.frames import frame_language, parse_frame_line, rip_frame, stack_frames
 from kpanic.report.guilty import guilty_file
@@ -151,6 +151,10 @@ def parse(
             result.reports.append(headless)
     if tail and not result.reports:
         result.reports.append(_no_crash(text, canon))
+    if result.reports and syzbot.is_syzbot_mail(text):
+        rep = result.reports[0]
+        extra = syzbot.mail_titles(text, rep.title, rep.text)
+        rep.alt_titles = list(dict.fromkeys([*rep.alt_titles, *map(normalize_title, extra)]))
     return result
 
 
