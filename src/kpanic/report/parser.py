@@ -10,8 +10,11 @@ report's canonical start and end need not be contiguous (nor in order) in that t
 
 from __future__ import annotations
 
+import re
+
 from kpanic.errors import InputTooLarge
 from kpanic.report import linux, syzbot
+from kpanic.report import stackparams as sp
 from kpanic.report.describe import skip_regexp
 from kpanic.report.frames import frame_language, parse_frame_line, rip_frame, stack_frames
 from kpanic.report.guilty import guilty_file
@@ -95,7 +98,11 @@ def contains_crash(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> b
 
 
 def parse(
-    log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, tail: bool = False
+    log: str | bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    tail: bool = False,
+    syzkaller: bool = False,
 ) -> ParseResult:
     """Every crash in ``log``, first one first (the one syzkaller titles).
 
@@ -109,8 +116,12 @@ def parse(
     ``tail=True`` says the log is the newest part of a kernel log (a panic QR code's kmsg
     dump), so its start may be lost: a leading panic line that only ends an oops ("Fatal
     exception", "panic_on_warn set") joins the report whose tail precedes it, and a log with
-    no recognised crash still gives one report titled ``NO_CRASH_TITLE``. Raises
-    InputTooLarge beyond ``max_bytes``.
+    no recognised crash still gives one report titled ``NO_CRASH_TITLE``.
+
+    ``syzkaller=True`` gives syzkaller's own titles where kpanic's differ: a report whose stack
+    rule found no frame is titled ``... in corrupted`` even when its header or RIP line names
+    the function (by default that function is the title and syzkaller's title an alternative).
+    Raises InputTooLarge beyond ``max_bytes``.
     """
     text, canon, index = _prepare(log, max_bytes)
     ctext = canon.text
@@ -132,7 +143,7 @@ def parse(
             pos = raw.skip
             continue
         first_raw = first_raw or raw
-        rep = _build(raw, canon)
+        rep = _build(raw, canon, syzkaller)
         rep.suppressed = suppressed
         if disconnected and not rep.corrupted:
             rep.corrupted = True
@@ -153,7 +164,11 @@ def parse(
         result.reports.append(_no_crash(text, canon))
     if result.reports and syzbot.is_syzbot_mail(text):
         rep = result.reports[0]
-        extra = syzbot.mail_titles(text, rep.title, rep.text)
+        extra = [
+            t
+            for title in [rep.title, *(a for a in rep.alt_titles if a.endswith(" in corrupted"))]
+            for t in syzbot.mail_titles(text, title, rep.text)
+        ]
         rep.alt_titles = list(dict.fromkeys([*rep.alt_titles, *map(normalize_title, extra)]))
     return result
 
@@ -184,16 +199,47 @@ def _no_crash(text: str, canon: Canonical) -> CrashReport:
     return rep
 
 
-def _build(raw: linux.RawReport, canon: Canonical) -> CrashReport:
+# The function a header line names ("WARNING: CPU: 1 PID: 2 at f.c:3 func+0x1/0x2",
+# "BUG: KASAN: x in func+0x..", "RIP: 0010:func+0x..", "pc : func+0x..", "PC is at func+0x..").
+_HEADER_FUNC = re.compile(
+    r"(?:^WARNING: .* at \S+ |^(?:BUG: )?\S*: [a-z\- ]+ in "
+    r"|(?:RIP: [0-9a-f]{4}:|pc : |PC is at |NIP:? \[?[0-9a-f<>]*\]? *|epc : ))"
+    r"\.?([A-Za-z_][A-Za-z0-9_]*)(?:\.[a-z0-9.]+)?\+0x[0-9a-f]+/0x",
+    re.ASCII | re.MULTILINE,
+)
+
+
+def _uncorrupt(title: str, body: str) -> str | None:
+    """``X in corrupted`` -> ``X in <func>`` when the header or RIP line names the function.
+
+    Used when the stack rule found no frame (the paste stops after the header, or every frame
+    is on a skip list): what the report itself prints beats "corrupted".
+    """
+    if not title.endswith(" in corrupted"):
+        return None
+    funcs = [sp.strip_frame(m.group(1)) for m in _HEADER_FUNC.finditer(body, 0, 16384)]
+    if not funcs:
+        return None
+    # memcpy & co name a crash only when nothing else does (every frame on the skip list).
+    func = next((f for f in funcs if not skip_regexp(()).search(f)), funcs[0])
+    return title[: -len("corrupted")] + func
+
+
+def _build(raw: linux.RawReport, canon: Canonical, syzkaller: bool = False) -> CrashReport:
     title = normalize_title(raw.desc.title)
     body = raw.text[raw.prefix_len :]
+    alts = [normalize_title(a) for a in raw.desc.alt_titles]
+    named = None if syzkaller else _uncorrupt(title, body)
+    if named is not None:
+        alts = [title, *(a for a in alts if a != named)]  # syzkaller's title stays an alternative
+        title = named
     frames = stack_frames(raw.frame_text)
     guilty = title_frame(title)
     start, end = canon.span(raw.start, raw.end)
     rep = CrashReport(
         title=title,
         type=title_to_type(title),
-        alt_titles=[normalize_title(a) for a in raw.desc.alt_titles],
+        alt_titles=alts,
         corrupted=bool(raw.corrupted_reason),
         corrupted_reason=raw.corrupted_reason or None,
         panicked=raw.panicked,
