@@ -253,6 +253,10 @@ LINUX_KINDS: tuple[Kind, ...] = (
         # Before 3.11: "WARNING: at file.c:12 func+0x1/0x2()" or, without a symbol, "WARNING: at
         # file.c:12" with the function in the NIP/RIP line.
         F("WARNING: at {{SRC}} {{FUNC}}", "WARNING in %[2]v", stack=warning_stack()),
+        # Kernels built without CONFIG_DEBUG_BUGVERBOSE print no file: "WARNING: CPU: 0 PID: 0
+        # at setup_nr_cpu_ids+0x24/0x50" (beyond syzkaller).
+        F("WARNING: CPU: [0-9]+ PID: [0-9]+ at {{FUNC}}", "WARNING in %[2]v",
+          stack=warning_stack()),
         F(r"(?m)WARNING: at {{SRC}}[ \t]*$", "WARNING in %[2]v", stack=warning_stack()),
         F("WARNING: possible circular locking dependency detected", "possible deadlock in %[1]v",
           report="WARNING: possible circular locking dependency detected(?:.*\\n)+?.*is trying to acquire lock",  # noqa: E501

@@ -213,15 +213,34 @@ def inline_chain_end(text: str, start: int, limit: int) -> int:
     return pos
 
 
+# scripts/decode_stacktrace.sh prints a header's "func+0x1c/0x80" as "func (file.c:12)":
+#   BUG: KASAN: slab-use-after-free in kernfs_test_super (fs/kernfs/mount.c:286)
+#   WARNING: CPU: 0 PID: 79 at mm/slub.c:3567 kfree (mm/slub.c:3567 mm/slub.c:4558)
+DECODED_HEADER = re.compile(
+    r"^(?P<pre>(?:BUG: |WARNING: |RIP: |pc : |PC is at |Unable to handle).*?[ :])"
+    r"(?P<func>[A-Za-z_][A-Za-z0-9_.]*) \((?:[A-Za-z0-9_\-./]+\.[a-zS]+:[0-9]+(?::[0-9]+)? ?)+\)"
+    r"\s*$",
+    re.ASCII,
+)
+
+
+def _decoded_header(line: str) -> str:
+    m = DECODED_HEADER.match(line) if line.endswith(")") or line.endswith(") ") else None
+    return line if m is None else f"{m.group('pre')}{m.group('func')}+0x0/0x0"
+
+
 def collapse_inline_headers(report: str) -> str:
     """The report with each symbolized header chain cut to its last (non-inlined) line.
 
     A lone ``... in func file.h:12 [inline]`` header (its chain lost) names the first frame
     after ``func``'s inline frames in the stack instead, as the raw log would have.
     """
-    if "[inline]" not in report:
+    decoded = ".c:" in report and ")" in report and "+0x" not in report.split("\n", 1)[0]
+    if "[inline]" not in report and not decoded:
         return report
     lines = report.split("\n")
+    if decoded:
+        lines = [_decoded_header(line) for line in lines]
     out: list[str] = []
     for i, line in enumerate(lines):
         m = INLINE_LINE.match(line) if line.endswith("]") and line[:1] != " " else None

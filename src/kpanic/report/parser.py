@@ -160,6 +160,9 @@ def parse(
         if headless is not None:
             headless.suppressed = suppressed
             result.reports.append(headless)
+    if KMEMLEAK in ctext and "BUG: memory leak" not in ctext:
+        leaks = _kmemleak(ctext, canon, MAX_REPORTS - len(result.reports))
+        result.reports = sorted([*result.reports, *leaks], key=lambda r: r.start)
     if tail and not result.reports:
         result.reports.append(_no_crash(text, canon))
     if result.reports and syzbot.is_syzbot_mail(text):
@@ -171,6 +174,44 @@ def parse(
         ]
         rep.alt_titles = list(dict.fromkeys([*rep.alt_titles, *map(normalize_title, extra)]))
     return result
+
+
+KMEMLEAK = "unreferenced object 0x"
+
+
+def _kmemleak(text: str, canon: Canonical, limit: int) -> list[CrashReport]:
+    """A memory leak report per raw kmemleak object (``unreferenced object 0x.. (size N):``
+    with its comm, hex dump and ``backtrace:``), as syzkaller's "BUG: memory leak" would be."""
+    out: list[CrashReport] = []
+    pos = text.find(KMEMLEAK)
+    while pos != -1 and len(out) < limit:
+        ls = text.rfind("\n", 0, pos) + 1
+        nxt = text.find(KMEMLEAK, pos + 1)
+        end = nxt if nxt != -1 else min(len(text), pos + 16384)
+        end = text.rfind("\n", 0, end) + 1 if nxt != -1 else end
+        lines = [linux.split_line(line)[1] for line in text[ls:end].split("\n")]
+        ident = identify(collect(lines))
+        if ident is not None and ident.title.startswith("memory leak in "):
+            body = "\n".join(lines).rstrip("\n") + "\n"
+            title = normalize_title(ident.title)
+            ostart, oend = canon.span(ls, min(end, text.find("\n", pos) + 1 or end))
+            rep = CrashReport(
+                title=title,
+                type=title_to_type(title),
+                frames=stack_frames(body),
+                guilty_frame=title_frame(title),
+                guilty_file=guilty_file(title, body),
+                start=ostart,
+                end=oend,
+                text=body,
+            )
+            if rep.guilty_frame in UNUSABLE_FRAMES:
+                rep.guilty_frame = None
+            rep.language = ident.frame.language if ident.frame is not None else "unknown"
+            _fill_metadata(rep, body, text[max(0, ls - 8192) : ls])
+            out.append(rep)
+        pos = nxt
+    return out
 
 
 def _continues(raw: linux.RawReport) -> bool:
@@ -202,9 +243,9 @@ def _no_crash(text: str, canon: Canonical) -> CrashReport:
 # The function a header line names ("WARNING: CPU: 1 PID: 2 at f.c:3 func+0x1/0x2",
 # "BUG: KASAN: x in func+0x..", "RIP: 0010:func+0x..", "pc : func+0x..", "PC is at func+0x..").
 _HEADER_FUNC = re.compile(
-    r"(?:^WARNING: .* at \S+ |^(?:BUG: )?\S*: [a-z\- ]+ in "
+    r"(?:^WARNING: .* at \S+ |^WARNING: CPU: [0-9]+ PID: [0-9]+ at |^(?:BUG: )?\S*: [a-z\- ]+ in "
     r"|(?:RIP: [0-9a-f]{4}:|pc : |PC is at |NIP:? \[?[0-9a-f<>]*\]? *|epc : ))"
-    r"\.?([A-Za-z_][A-Za-z0-9_]*)(?:\.[a-z0-9.]+)?\+0x[0-9a-f]+/0x",
+    r"\.?([A-Za-z_][A-Za-z0-9_]*)(?:\.[a-z0-9.]+)?(?:\+0x[0-9a-f]+/0x| \([A-Za-z0-9_\-./]+:[0-9])",
     re.ASCII | re.MULTILINE,
 )
 
