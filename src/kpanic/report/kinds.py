@@ -81,8 +81,12 @@ def rip_stack(*, skip: tuple[str, ...] = (), **kw: object) -> Stack:
     """The faulting RIP/PC frame, else (no symbol on the PC line, or no such line: openrisc
     "PC: c03aa6e0", a paste trimmed to the trace) the first frame of the backtrace (beyond
     syzkaller, which calls such reports corrupted)."""
-    return Stack(  # type: ignore[arg-type]
-        parts=RIP_STACK, parts2=TRACE_STACK, skip=skip, parts2_if_unnamed=True, **kw
+    return Stack(
+        parts=RIP_STACK,
+        parts2=TRACE_STACK,
+        skip=skip,
+        parts2_if_unnamed=True,
+        **kw,  # type: ignore[arg-type]
     )
 
 
