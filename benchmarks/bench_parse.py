@@ -4,7 +4,10 @@ Each report gets ``contains_crash`` + ``parse``, like upstream's test (syzkaller
 about 200 reports/s on this machine). Also times one pass of a single compiled regular expression
 (the combined crash-header prefilter) over the same text, as a floor to compare against.
 
-    .venv/bin/python benchmarks/bench_parse.py [--seconds 10] [--runs 3]
+    .venv/bin/python benchmarks/bench_parse.py [--seconds 10] [--runs 3] [--corpora]
+
+``--corpora`` also times the real corpora (tests/data/corpus/syzbot and pastes, as mailed and
+pasted) and their V30 panic-QR tails parsed with ``parse(tail=True)`` (issue 10 item 5).
 """
 
 from __future__ import annotations
@@ -51,10 +54,37 @@ def regex_one(log: str) -> None:
         pass
 
 
+def tail_one(log: str) -> None:
+    parse(log, tail=True)
+
+
+def corpora(seconds: float, runs: int) -> None:
+    """Throughput on the real corpora and on the QR tails derived from them."""
+    from tests.corpus.corpus import SOURCES, corpus_entries, report_text, tail_form
+
+    entries = [e for s in SOURCES for e in corpus_entries(s)]
+    if not entries:
+        print("corpora: tests/data/corpus holds no reports")
+        return
+    texts = [e.text for e in entries]
+    tails = []
+    for e in entries:
+        text = report_text(e)
+        rep = parse(text).primary
+        tails.append(tail_form(text, rep.title if rep else "", 30))
+    for label, fn, logs in (
+        ("corpora: contains_crash + parse", parse_one, texts),
+        ("corpora V30 tails: parse(tail=True)", tail_one, tails),
+    ):
+        rates = sorted(r[2] / r[1] for r in (timed_passes(fn, logs, seconds) for _ in range(runs)))
+        print(f"{label:<40} cpu {statistics.median(rates):.0f} reports/s ({len(logs)} texts)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="minimum length of each run")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--corpora", action="store_true", help="also time the real corpora and tails")
     args = ap.parse_args()
     logs = [read_corpus_case(p).log for p in corpus_files(REPORT_DIR)]
     size = sum(len(log.encode()) for log in logs)
@@ -89,6 +119,8 @@ def main() -> int:
         ratio = medians[("one regex pass (header prefilter)", clock)] / med
         verdict = "met" if med >= 400 else "NOT met"
         print(f"{clock}: parse costs {ratio:.1f}x one regex pass; >= 400 reports/s {verdict}")
+    if args.corpora:
+        corpora(args.seconds, args.runs)
     return 0
 
 

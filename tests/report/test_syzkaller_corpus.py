@@ -29,7 +29,7 @@ XFAILS = read_xfails()
 def compare(case: CorpusCase) -> dict[str, tuple[object, object]]:
     """field -> (expected, got) for every field that differs; every compared field recorded."""
     got_crash = contains_crash(case.log)
-    result = parse(case.log)
+    result = parse(case.log, syzkaller=True)
     rep = result.primary
     checks: dict[str, tuple[object, object]] = {
         "crash": (bool(case.title), got_crash),
@@ -56,7 +56,7 @@ def compare(case: CorpusCase) -> dict[str, tuple[object, object]]:
         checks["positions"] = (True, sane)
         # Upstream: parsing again from the start offset finds the same title at that offset.
         if rep.start:
-            again = parse(case.log[rep.start :]).primary
+            again = parse(case.log[rep.start :], syzkaller=True).primary
             checks["reparse"] = ((rep.title, 0), (again.title, again.start) if again else None)
     mismatches = {}
     for name, (want, got) in checks.items():

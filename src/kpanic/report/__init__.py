@@ -6,14 +6,15 @@ titles and corruption verdicts, plus frames, guilty frame/file, language and met
 """
 
 from kpanic.report.model import CrashReport, Frame, ParseResult
-from kpanic.report.parser import DEFAULT_MAX_BYTES, contains_crash, parse
+from kpanic.report.parser import DEFAULT_MAX_BYTES, NO_CRASH_TITLE, contains_crash, parse
 
 #: Version of the parser's output (titles, frames, spans); bump it with a dated string whenever
 #: a change moves any parse result, so stored reports say which parser produced them.
-PARSER_VERSION = "2026-11-22"
+PARSER_VERSION = "2026-12-03"
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "NO_CRASH_TITLE",
     "PARSER_VERSION",
     "CrashReport",
     "Frame",

@@ -93,6 +93,10 @@ def _walk(
                     ok = False
                     break
                 if sp.is_stack_start(ln):
+                    if not raw and idx == 0 and "Call" in ln:
+                        # KMSAN before 5.10 printed "Call Trace:" between its header and the
+                        # first stack, which the table's leading PARSE_STACK expects at once.
+                        continue
                     break
                 if nxt is not None:
                     m = nxt.search(ln)
@@ -140,6 +144,11 @@ def extract_stack_frames(stack: Stack, text: str) -> tuple[list[tuple[str, str]]
     frames, ok = _walk(lines, skip, stack.parts, stack)
     if ok or not stack.parts2:
         return frames, ok
+    if stack.parts2_if_unnamed:
+        if any(c != "corrupted" for c, _ in frames):
+            return frames, ok
+        frames2, ok2 = _walk(lines, skip, stack.parts2, stack)
+        return (frames2, ok2) if ok2 else (frames, ok)
     return _walk(lines, skip, stack.parts2, stack)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from functools import lru_cache
 
 IGNORED_FILES: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.ASCII)
@@ -75,8 +76,17 @@ def _dir(path: str) -> str:
     return clean_path(posixpath.dirname(path))
 
 
+_ANY_IGNORED = re.compile("|".join(f"(?:{p.pattern})" for p in IGNORED_FILES), re.ASCII)
+
+
+@lru_cache(maxsize=16384)
+def _ignored_file(file: str) -> bool:
+    """Whether any IGNORED_FILES pattern matches (one alternation, cached: files repeat)."""
+    return _ANY_IGNORED.search(file) is not None
+
+
 def _ignored(file: str, line: str) -> bool:
-    return any(p.search(file) for p in IGNORED_FILES) or bool(_IGNORED_LINE.search(line))
+    return _ignored_file(file) or bool(_IGNORED_LINE.search(line))
 
 
 def _guilty(report: str) -> str:

@@ -43,6 +43,8 @@ class Stack:
     parts2: tuple[re.Pattern[str], ...] = ()  # tried when ``parts`` finds no frame
     skip: tuple[str, ...] = ()  # frames never blamed for this kind (substring regexps)
     extractor: Extractor | None = None  # custom picker (stalls, hangs)
+    # parts2 only replaces a result that named no frame, and only when it names one itself
+    parts2_if_unnamed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,19 @@ def _stack(*parts: re.Pattern[str], skip: tuple[str, ...] = (), **kw: object) ->
 
 RIP_STACK = (RIP_FRAME, CALL_TRACE, PARSE_STACK)
 TRACE_STACK = (CALL_TRACE, PARSE_STACK)
+
+
+def rip_stack(*, skip: tuple[str, ...] = (), **kw: object) -> Stack:
+    """The faulting RIP/PC frame, else (no symbol on the PC line, or no such line: openrisc
+    "PC: c03aa6e0", a paste trimmed to the trace) the first frame of the backtrace (beyond
+    syzkaller, which calls such reports corrupted)."""
+    return Stack(
+        parts=RIP_STACK,
+        parts2=TRACE_STACK,
+        skip=skip,
+        parts2_if_unnamed=True,
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def warning_stack(*skip: str) -> Stack:
@@ -149,10 +164,10 @@ LINUX_KINDS: tuple[Kind, ...] = (
           no_stack_trace=True, stack=_stack(_KFENCE_PART, PARSE_STACK)),
         F("BUG: (?:unable to handle kernel paging request|unable to handle page fault for address|Unable to handle kernel data access)",  # noqa: E501
           "BUG: unable to handle kernel paging request in %[1]v", alt=("bad-access in %[1]v",),
-          stack=_stack(*RIP_STACK)),
+          stack=rip_stack()),
         F("BUG: (?:unable to handle kernel NULL pointer dereference|kernel NULL pointer dereference|Kernel NULL pointer dereference)",  # noqa: E501
           "BUG: unable to handle kernel NULL pointer dereference in %[1]v",
-          alt=("bad-access in %[1]v",), stack=_stack(*RIP_STACK)),
+          alt=("bad-access in %[1]v",), stack=rip_stack()),
         # The second half of this header is a separate printk and is sometimes lost.
         F("BUG: (?:unable to handle kernel|Unable to handle kernel)",
           "BUG: unable to handle kernel", corrupted=True),
@@ -160,7 +175,7 @@ LINUX_KINDS: tuple[Kind, ...] = (
           "BUG: %[1]v %[2]v in %[3]v",
           stack=_stack(*TRACE_STACK, skip=("spin_", "_lock", "_unlock"))),
         F("BUG: soft lockup", "BUG: soft lockup in %[1]v", alt=("stall in %[1]v",),
-          stack=_stack(*RIP_STACK, extractor=stall_frame)),
+          stack=rip_stack(extractor=stall_frame)),
         F("BUG: .*still has locks held!", "BUG: still has locks held in %[1]v",
           report=r"BUG: .*still has locks held!(?:.*\n)+?.*{{PC}} +{{FUNC}}"),
         F("BUG: scheduling while atomic", "BUG: scheduling while atomic in %[1]v",
@@ -206,7 +221,7 @@ LINUX_KINDS: tuple[Kind, ...] = (
                              "idr_get", "list_lru_init", "kasprintf", "kvasprintf",
                              "pcpu_create", "strdup", "strndup", "memdup"))),
         F("BUG: .*stack guard page was hit at", "BUG: stack guard page was hit in %[1]v",
-          alt=("stack-overflow in %[1]v",), stack=_stack(*RIP_STACK, extractor=stall_frame)),
+          alt=("stack-overflow in %[1]v",), stack=rip_stack(extractor=stall_frame)),
         # arm/arm64 print this differently from amd64; use the amd64 title to merge them.
         F("BUG: Invalid wait context", "WARNING: locking bug in %[1]v",
           stack=_stack(*TRACE_STACK, skip=("lock_sock", "release_sock"))),
@@ -253,6 +268,10 @@ LINUX_KINDS: tuple[Kind, ...] = (
         # Before 3.11: "WARNING: at file.c:12 func+0x1/0x2()" or, without a symbol, "WARNING: at
         # file.c:12" with the function in the NIP/RIP line.
         F("WARNING: at {{SRC}} {{FUNC}}", "WARNING in %[2]v", stack=warning_stack()),
+        # Kernels built without CONFIG_DEBUG_BUGVERBOSE print no file: "WARNING: CPU: 0 PID: 0
+        # at setup_nr_cpu_ids+0x24/0x50" (beyond syzkaller).
+        F("WARNING: CPU: [0-9]+ PID: [0-9]+ at {{FUNC}}", "WARNING in %[2]v",
+          stack=warning_stack()),
         F(r"(?m)WARNING: at {{SRC}}[ \t]*$", "WARNING in %[2]v", stack=warning_stack()),
         F("WARNING: possible circular locking dependency detected", "possible deadlock in %[1]v",
           report="WARNING: possible circular locking dependency detected(?:.*\\n)+?.*is trying to acquire lock",  # noqa: E501
@@ -336,14 +355,14 @@ LINUX_KINDS: tuple[Kind, ...] = (
     Kind("Unable to handle kernel", (
         F("Unable to handle kernel (paging request|NULL pointer dereference|access to user memory)",
           "BUG: unable to handle kernel %[1]v in %[2]v", alt=("bad-access in %[2]v",),
-          stack=_stack(*RIP_STACK)),
+          stack=rip_stack()),
     )),
     Kind("general protection fault", (
         F("general protection fault.*:", "general protection fault in %[1]v",
-          alt=("bad-access in %[1]v",), stack=_stack(*RIP_STACK)),
+          alt=("bad-access in %[1]v",), stack=rip_stack()),
     ), S(r"general protection fault .* error:\d+ in ")),
     Kind("stack segment: ", (
-        F("stack segment: ", "stack segment fault in %[1]v", stack=_stack(*RIP_STACK)),
+        F("stack segment: ", "stack segment fault in %[1]v", stack=rip_stack()),
     )),
     Kind("Kernel panic", (
         # The kernel may fail to print the symbol or unwind a corrupted stack.
@@ -403,7 +422,7 @@ LINUX_KINDS: tuple[Kind, ...] = (
         # skb wrappers are full of BUG_ON, but the bug is almost always in the caller; the Rust
         # panic handler's BUG() helper likewise (beyond syzkaller).
         F("kernel BUG at (.*)", "kernel BUG in %[2]v",
-          stack=_stack(*RIP_STACK, skip=("^skb_", "^rust_helper_BUG$"))),
+          stack=rip_stack(skip=("^skb_", "^rust_helper_BUG$"))),
     )),
     Kind("Kernel BUG", (F("Kernel BUG (.*)", "kernel BUG %[1]v"),)),
     Kind("BUG kmalloc-", (F("BUG kmalloc-.*: Object already free", "BUG: Object already free"),)),
@@ -417,7 +436,7 @@ LINUX_KINDS: tuple[Kind, ...] = (
     Kind("invalid opcode:", (
         F("invalid opcode: ", "invalid opcode in %[1]v", stack=_stack(RIP_FRAME)),
     )),
-    Kind("int3:", (F("int3: ", "int3 in %[1]v", stack=_stack(*RIP_STACK)),)),
+    Kind("int3:", (F("int3: ", "int3 in %[1]v", stack=rip_stack()),)),
     Kind("UBSAN:", (
         F("UBSAN:", "UBSAN: undefined-behaviour in %[1]v", report="UBSAN: Undefined behaviour in",
           stack=_stack(*TRACE_STACK, skip=("ubsan", "overflow"))),
@@ -445,15 +464,15 @@ LINUX_KINDS: tuple[Kind, ...] = (
     # arm64 "Internal error: synchronous external abort" is arm's paging request: merge them.
     Kind("Internal error:", (
         F("Internal error:", "Internal error in %[1]v", alt=("bad-access in %[1]v",),
-          stack=_stack(*RIP_STACK)),
+          stack=rip_stack()),
     )),
     # x86_64 prints NULL derefs as GPF, arm as "Unhandled fault: page domain fault".
     Kind("Unhandled fault:", (
         F("Unhandled fault:", "Unhandled fault in %[1]v", alt=("bad-access in %[1]v",),
-          stack=_stack(*RIP_STACK)),
+          stack=rip_stack()),
     )),
     Kind("Alignment trap:", (
-        F("Alignment trap:", "Alignment trap in %[1]v", stack=_stack(*RIP_STACK)),
+        F("Alignment trap:", "Alignment trap in %[1]v", stack=rip_stack()),
     )),
     Kind("trusty: panic", (
         F("trusty: panic.* ASSERT FAILED", "trusty: ASSERT FAILED: %[1]v",

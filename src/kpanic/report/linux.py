@@ -180,6 +180,106 @@ def find_first(
     return None
 
 
+# A symbolized header repeats itself for every inlined function, innermost first:
+#   BUG: KASAN: slab-use-after-free in instrument_atomic_read_write include/..h:96 [inline]
+#   BUG: KASAN: slab-use-after-free in __sco_sock_close+0x2bc/0x690 net/bluetooth/sco.c:444
+# (the same for "WARNING: CPU: 0 PID: 1 at file.c:12 func ...", "RIP: 0010:func ..."). The
+# group is what precedes the function; the last line of the chain is what a raw log prints.
+INLINE_LINE = re.compile(
+    r"^(?P<pre>\S.*?[ :])(?P<func>[A-Za-z0-9_.$]+) (?P<src>[A-Za-z0-9_\-./]+\.[a-zS]+:[0-9]+"
+    r"(?::[0-9]+)?) \[inline\]\s*$",
+    re.ASCII,
+)
+
+
+def inline_chain_end(text: str, start: int, limit: int) -> int:
+    """Start of the last line of the symbolized header chain beginning at ``start``."""
+    pos = start
+    while pos < limit:
+        le = text.find("\n", pos, limit)
+        if le == -1:
+            return pos
+        line = split_line(text[pos:le])[1]
+        if not line.endswith("]") or "[inline]" not in line:
+            return pos
+        m = INLINE_LINE.match(line)
+        if m is None:
+            return pos
+        nle = text.find("\n", le + 1, limit)
+        nxt = split_line(text[le + 1 : nle if nle != -1 else limit])[1]
+        if not nxt.startswith(m.group("pre")):
+            return pos
+        pos = le + 1
+    return pos
+
+
+# scripts/decode_stacktrace.sh prints a header's "func+0x1c/0x80" as "func (file.c:12)":
+#   BUG: KASAN: slab-use-after-free in kernfs_test_super (fs/kernfs/mount.c:286)
+#   WARNING: CPU: 0 PID: 79 at mm/slub.c:3567 kfree (mm/slub.c:3567 mm/slub.c:4558)
+DECODED_HEADER = re.compile(
+    r"^(?P<pre>(?:BUG: |WARNING: |RIP: |pc : |PC is at |Unable to handle).*?[ :])"
+    r"(?P<func>[A-Za-z_][A-Za-z0-9_.]*) \((?:[A-Za-z0-9_\-./]+\.[a-zS]+:[0-9]+(?::[0-9]+)? ?)+\)"
+    r"\s*$",
+    re.ASCII,
+)
+
+
+def _decoded_header(line: str) -> str:
+    m = DECODED_HEADER.match(line) if line.endswith(")") or line.endswith(") ") else None
+    return line if m is None else f"{m.group('pre')}{m.group('func')}+0x0/0x0"
+
+
+def collapse_inline_headers(report: str) -> str:
+    """The report with each symbolized header chain cut to its last (non-inlined) line.
+
+    A lone ``... in func file.h:12 [inline]`` header (its chain lost) names the first frame
+    after ``func``'s inline frames in the stack instead, as the raw log would have.
+    """
+    decoded = ".c:" in report and ")" in report and "+0x" not in report.split("\n", 1)[0]
+    if "[inline]" not in report and not decoded:
+        return report
+    lines = report.split("\n")
+    if decoded:
+        lines = [_decoded_header(line) for line in lines]
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        m = INLINE_LINE.match(line) if line.endswith("]") and line[:1] != " " else None
+        if m is None:
+            out.append(line)
+            continue
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if nxt.startswith(m.group("pre")):
+            continue  # the next line of the chain says it better
+        outer = _outer_frame(lines[i + 1 :], m.group("func"))
+        out.append(m.group("pre") + outer if outer else line)
+    return "\n".join(out)
+
+
+_FRAME_TOKEN = re.compile(
+    r"^\s*(?:\? |RIP: [0-9a-f]{4}:|pc : |NIP:? +)?([A-Za-z0-9_.$]+\+0x[0-9a-f]+/0x[0-9a-f]+)",
+    re.ASCII,
+)
+
+
+def _outer_frame(lines: list[str], func: str) -> str | None:
+    """``outer+0x1/0x2``: the first non-inline frame after ``func``'s frame in the stack."""
+    seen = False
+    for line in lines[:200]:
+        stripped = line.strip()
+        if not seen:
+            seen = stripped.endswith("[inline]") and (
+                stripped.startswith(func + " ")
+                or f":{func} " in stripped
+                or f" {func} " in stripped
+            )
+            continue
+        if stripped.endswith("[inline]"):
+            continue
+        m = _FRAME_TOKEN.match(line)
+        return m.group(1) if m else None
+    return None
+
+
 def _report_min_lines(oops_line: str) -> int:
     # KMSAN reports lack the "Call Trace" and other lines KASAN reports have.
     return 16 if "BUG: KMSAN:" in oops_line else 22
@@ -200,7 +300,13 @@ def _prefix_lines(text: str, start: int, context: str, floor: int) -> list[str]:
 
 
 def _find_report(
-    text: str, start: int, context: str, limit: int, floor: int, index: HeaderIndex
+    text: str,
+    start: int,
+    context: str,
+    limit: int,
+    floor: int,
+    index: HeaderIndex,
+    chain: int | None = None,
 ) -> tuple[int, int, list[str], list[str], list[str]]:
     """End offset, report-end index (in lines), report, prefix and frame-list lines."""
     prefix = _prefix_lines(text, start, context, floor)
@@ -217,6 +323,7 @@ def _find_report(
     info = [i for i in (text.find(m, start, limit) for m in INFO_MESSAGES_WITH_STACK) if i != -1]
     next_info = min(info) if info else limit
     splits = index.splits
+    chain_last = start if chain is None else chain  # header lines repeated for inlined functions
     pos = start
     for line in text[start:limit].split("\n"):
         if pos >= limit:
@@ -234,6 +341,7 @@ def _find_report(
                 end_pos = nxt
                 if (
                     not is_oops
+                    and pos > chain_last
                     and second_report == 0
                     and not any(p.search(line) for p in REPORT_START_IGNORES)
                 ):
@@ -296,12 +404,13 @@ def parse_at(
     le = text.find("\n", start)
     first_line = text[start : le if le != -1 else len(text)]
     context = extract_context(first_line)
+    chain = inline_chain_end(text, start, limit) if "[inline]" in first_line else start
     end_pos, report_end, lines, prefix, frame_lines = _find_report(
-        text, start, context, limit, pos, index
+        text, start, context, limit, pos, index, chain
     )
     report = "".join(ln + "\n" for ln in lines)
     cut = "".join(ln + "\n" for ln in lines[:report_end])
-    desc = describe(cut, kind)
+    desc = describe(collapse_inline_headers(cut), kind)
     frame_text = "".join(ln + "\n" for ln in frame_lines)
     if not desc.title:
         prefix = []
@@ -313,6 +422,9 @@ def parse_at(
     if not reason:
         reason = check_corrupted(desc.title, report, desc.format)
     skip = le if le != -1 else len(text)
+    if chain != start:  # resume after the whole symbolized header chain
+        chain_le = text.find("\n", chain)
+        skip = chain_le if chain_le != -1 else len(text)
     raw = RawReport(
         kind=kind,
         desc=desc,

@@ -129,7 +129,7 @@ def extract_metadata(text: str) -> Metadata:
 
 def merge(primary: Metadata, fallback: Metadata) -> Metadata:
     """Fields of ``primary``, with the gaps filled from ``fallback``."""
-    for name in Metadata.__slots__:  # type: ignore[attr-defined]
+    for name in Metadata.__slots__:
         if getattr(primary, name) in (None, []):
             setattr(primary, name, getattr(fallback, name))
     return primary

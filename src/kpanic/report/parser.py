@@ -10,17 +10,21 @@ report's canonical start and end need not be contiguous (nor in order) in that t
 
 from __future__ import annotations
 
+import re
+
 from kpanic.errors import InputTooLarge
-from kpanic.report import linux
+from kpanic.report import linux, syzbot
+from kpanic.report import stackparams as sp
 from kpanic.report.describe import skip_regexp
 from kpanic.report.frames import frame_language, parse_frame_line, rip_frame, stack_frames
 from kpanic.report.guilty import guilty_file
-from kpanic.report.kinds import is_suppressed
+from kpanic.report.kinds import REPORT_START_IGNORES, is_suppressed
 from kpanic.report.metadata import extract_metadata, merge
 from kpanic.report.model import CrashReport, Frame, Language, ParseResult
 from kpanic.report.names import demangle_frame
 from kpanic.report.prefixes import Canonical, canonicalize
 from kpanic.report.stackparams import RISCV_STACK_START
+from kpanic.report.tail import FAULT_TITLES, collect, identify
 from kpanic.report.titles import normalize_title, title_frame, title_to_type
 
 DEFAULT_MAX_BYTES = 256 << 20
@@ -36,6 +40,22 @@ HEADLESS_SKIP = (
     "^rust_helper_BUG$", "^__rustc::",
 )  # fmt: skip
 HEADLESS_REASON = "the log begins inside a report: its first line is missing"
+# A panic QR code's log that holds no crash the parser recognises is still a report: shown,
+# stored and searchable (parse(..., tail=True) never returns an empty result).
+NO_CRASH_TITLE = "log without a recognised crash"
+NO_CRASH_REASON = "no crash header, stack trace or sanitizer output in the log"
+# Lines only a crash report prints: a log holding one but no header lost the report's head.
+EVIDENCE_MARKERS = (
+    "Allocated by task ", "Freed by task ", "The buggy address belongs to",
+    "Memory state around the buggy address", "Uninit was created at:",
+    "the existing dependency chain (in reverse order) is:", "*** DEADLOCK ***",
+)  # fmt: skip
+# Panic lines printed after an oops, a WARNING (panic_on_warn) or a hang: in a log known to be
+# a tail, seeing one of them first means the report they end lost its head.
+TRAILER_PANICS = (
+    "Fatal exception", "panic_on_warn set", "hung_task: blocked tasks", "softlockup: hung tasks",
+    "Oops", "Aiee, killing interrupt handler",
+)  # fmt: skip
 
 
 def decode(log: str | bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
@@ -77,13 +97,30 @@ def contains_crash(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> b
     )
 
 
-def parse(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResult:
+def parse(
+    log: str | bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    tail: bool = False,
+    syzkaller: bool = False,
+) -> ParseResult:
     """Every crash in ``log``, first one first (the one syzkaller titles).
 
     Bytes are decoded as UTF-8 with replacement characters; ``start``/``end`` are character
     offsets into that text (or into ``log`` itself when it is a str). At most ``MAX_REPORTS``
     reports are returned. A log holding only the end of an oops (a stack trace without its
-    header, as a panic QR code may) still gives one report, flagged corrupted with a reason.
+    header, as a panic QR code may) still gives one report, flagged corrupted with a reason,
+    whose title is what the evidence in it says (see tail.py) and whose alternative titles
+    cover what it cannot tell.
+
+    ``tail=True`` says the log is the newest part of a kernel log (a panic QR code's kmsg
+    dump), so its start may be lost: a leading panic line that only ends an oops ("Fatal
+    exception", "panic_on_warn set") joins the report whose tail precedes it, and a log with
+    no recognised crash still gives one report titled ``NO_CRASH_TITLE``.
+
+    ``syzkaller=True`` gives syzkaller's own titles where kpanic's differ: a report whose stack
+    rule found no frame is titled ``... in corrupted`` even when its header or RIP line names
+    the function (by default that function is the title and syzkaller's title an alternative).
     Raises InputTooLarge beyond ``max_bytes``.
     """
     text, canon, index = _prepare(log, max_bytes)
@@ -92,36 +129,158 @@ def parse(log: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParseResul
     disconnected = linux.VM_DISCONNECTED in text
     result = ParseResult()
     pos = 0
+    first_raw: linux.RawReport | None = None
     while len(result.reports) < MAX_REPORTS:
         window = PRIMARY_WINDOW if not result.reports else SECONDARY_WINDOW
         raw = linux.parse_at(ctext, pos, window, index)
         if raw is None:
             break
-        rep = _build(raw, canon)
+        if first_raw is not None and _continues(raw):
+            # The oops line after a header, "invalid opcode"/"Internal error" after "kernel
+            # BUG"/"Unable to handle", the BUG a Rust panic raises, the final panic line: the
+            # same crash, not another report.
+            result.reports[-1].panicked = result.reports[-1].panicked or raw.panicked
+            pos = raw.skip
+            continue
+        first_raw = first_raw or raw
+        rep = _build(raw, canon, syzkaller)
         rep.suppressed = suppressed
         if disconnected and not rep.corrupted:
             rep.corrupted = True
             rep.corrupted_reason = "the console connection dropped (serialport: VM disconnected.)"
         result.reports.append(rep)
         pos = raw.skip
+    if tail and first_raw is not None and _trailer_panic(first_raw):
+        headless = _headless(ctext, canon, stop=first_raw.start)
+        if headless is not None:
+            headless.suppressed = suppressed
+            result.reports[0] = headless  # the panic line ends this report: one crash
     if not result.reports:
         headless = _headless(ctext, canon)
         if headless is not None:
             headless.suppressed = suppressed
             result.reports.append(headless)
+    if KMEMLEAK in ctext and "BUG: memory leak" not in ctext:
+        leaks = _kmemleak(ctext, canon, MAX_REPORTS - len(result.reports))
+        result.reports = sorted([*result.reports, *leaks], key=lambda r: r.start)
+    if tail and not result.reports:
+        result.reports.append(_no_crash(text, canon))
+    if result.reports and syzbot.is_syzbot_mail(text):
+        rep = result.reports[0]
+        extra = [
+            t
+            for title in [rep.title, *(a for a in rep.alt_titles if a.endswith(" in corrupted"))]
+            for t in syzbot.mail_titles(text, title, rep.text)
+        ]
+        rep.alt_titles = list(dict.fromkeys([*rep.alt_titles, *map(normalize_title, extra)]))
     return result
 
 
-def _build(raw: linux.RawReport, canon: Canonical) -> CrashReport:
+KMEMLEAK = "unreferenced object 0x"
+
+
+def _kmemleak(text: str, canon: Canonical, limit: int) -> list[CrashReport]:
+    """A memory leak report per raw kmemleak object (``unreferenced object 0x.. (size N):``
+    with its comm, hex dump and ``backtrace:``), as syzkaller's "BUG: memory leak" would be."""
+    out: list[CrashReport] = []
+    pos = text.find(KMEMLEAK)
+    while pos != -1 and len(out) < limit:
+        ls = text.rfind("\n", 0, pos) + 1
+        nxt = text.find(KMEMLEAK, pos + 1)
+        end = nxt if nxt != -1 else min(len(text), pos + 16384)
+        end = text.rfind("\n", 0, end) + 1 if nxt != -1 else end
+        lines = [linux.split_line(line)[1] for line in text[ls:end].split("\n")]
+        ident = identify(collect(lines))
+        if ident is not None and ident.title.startswith("memory leak in "):
+            body = "\n".join(lines).rstrip("\n") + "\n"
+            title = normalize_title(ident.title)
+            ostart, oend = canon.span(ls, min(end, text.find("\n", pos) + 1 or end))
+            rep = CrashReport(
+                title=title,
+                type=title_to_type(title),
+                frames=stack_frames(body),
+                guilty_frame=title_frame(title),
+                guilty_file=guilty_file(title, body),
+                start=ostart,
+                end=oend,
+                text=body,
+            )
+            if rep.guilty_frame in UNUSABLE_FRAMES:
+                rep.guilty_frame = None
+            rep.language = ident.frame.language if ident.frame is not None else "unknown"
+            _fill_metadata(rep, body, text[max(0, ls - 8192) : ls])
+            out.append(rep)
+        pos = nxt
+    return out
+
+
+def _continues(raw: linux.RawReport) -> bool:
+    """Whether a later report's first line only continues the report before it."""
+    line = raw.oops_line
+    return any(p.search(line) for p in REPORT_START_IGNORES)
+
+
+def _trailer_panic(raw: linux.RawReport) -> bool:
+    """Whether the report is a bare panic line that only ends an oops whose head was lost."""
+    return raw.kind.header == "Kernel panic" and any(m in raw.oops_line for m in TRAILER_PANICS)
+
+
+def _no_crash(text: str, canon: Canonical) -> CrashReport:
+    rep = CrashReport(
+        title=NO_CRASH_TITLE,
+        type="unknown",
+        corrupted=True,
+        corrupted_reason=NO_CRASH_REASON,
+        panicked=linux.PANIC_MARK in text,
+        start=0,
+        end=len(text),
+        text=canon.text,
+    )
+    _fill_metadata(rep, canon.text, "")
+    return rep
+
+
+# The function a header line names ("WARNING: CPU: 1 PID: 2 at f.c:3 func+0x1/0x2",
+# "BUG: KASAN: x in func+0x..", "RIP: 0010:func+0x..", "pc : func+0x..", "PC is at func+0x..").
+_HEADER_FUNC = re.compile(
+    r"(?:^WARNING: .* at \S+ |^WARNING: CPU: [0-9]+ PID: [0-9]+ at |^(?:BUG: )?\S*: [a-z\- ]+ in "
+    r"|(?:RIP: [0-9a-f]{4}:|pc : |PC is at |NIP:? \[?[0-9a-f<>]*\]? *|epc : ))"
+    r"\.?([A-Za-z_][A-Za-z0-9_]*)(?:\.[a-z0-9.]+)?(?:\+0x[0-9a-f]+/0x| \([A-Za-z0-9_\-./]+:[0-9])",
+    re.ASCII | re.MULTILINE,
+)
+
+
+def _uncorrupt(title: str, body: str) -> str | None:
+    """``X in corrupted`` -> ``X in <func>`` when the header or RIP line names the function.
+
+    Used when the stack rule found no frame (the paste stops after the header, or every frame
+    is on a skip list): what the report itself prints beats "corrupted".
+    """
+    if not title.endswith(" in corrupted"):
+        return None
+    funcs = [sp.strip_frame(m.group(1)) for m in _HEADER_FUNC.finditer(body, 0, 16384)]
+    if not funcs:
+        return None
+    # memcpy & co name a crash only when nothing else does (every frame on the skip list).
+    func = next((f for f in funcs if not skip_regexp(()).search(f)), funcs[0])
+    return title[: -len("corrupted")] + func
+
+
+def _build(raw: linux.RawReport, canon: Canonical, syzkaller: bool = False) -> CrashReport:
     title = normalize_title(raw.desc.title)
     body = raw.text[raw.prefix_len :]
+    alts = [normalize_title(a) for a in raw.desc.alt_titles]
+    named = None if syzkaller else _uncorrupt(title, body)
+    if named is not None:
+        alts = [title, *(a for a in alts if a != named)]  # syzkaller's title stays an alternative
+        title = named
     frames = stack_frames(raw.frame_text)
     guilty = title_frame(title)
     start, end = canon.span(raw.start, raw.end)
     rep = CrashReport(
         title=title,
         type=title_to_type(title),
-        alt_titles=[normalize_title(a) for a in raw.desc.alt_titles],
+        alt_titles=alts,
         corrupted=bool(raw.corrupted_reason),
         corrupted_reason=raw.corrupted_reason or None,
         panicked=raw.panicked,
@@ -165,17 +324,76 @@ def _fill_metadata(rep: CrashReport, text: str, around: str) -> None:
     rep.hardware, rep.modules = md.hardware, md.modules
 
 
-def _headless_start(text: str) -> int | None:
-    """Start of a stack trace with no crash header before it (the log's start was lost)."""
-    riscv = RISCV_STACK_START.search(text)  # RISC-V show_regs() prints no "Call Trace:"
-    positions = [text.find(m) for m in ("Call Trace:", "Call trace:", "Backtrace:")]
+def _headless_start(text: str, stop: int | None = None) -> int | None:
+    """Start of a stack trace or sanitizer output with no crash header before it.
+
+    ``stop`` bounds the search (the offset of a panic line that ends the report).
+    """
+    stop = len(text) if stop is None else stop
+    riscv = RISCV_STACK_START.search(text, 0, stop)  # RISC-V show_regs() prints no "Call Trace:"
+    positions = [text.find(m, 0, stop) for m in ("Call Trace:", "Call trace:", "Backtrace:")]
+    found: int | None = None
     for pos in sorted(p for p in [*positions, riscv.start() if riscv else -1] if p != -1):
         ls = text.rfind("\n", 0, pos) + 1
         for line in text[pos : pos + 4096].split("\n")[1:8]:
             ctx = linux.extract_context(line)
             if parse_frame_line(linux.strip_line_prefix(line, ctx)[0]) is not None:
-                return ls
+                found = ls
+                break
+        if found is not None:
+            break
+    evidence = [p for p in (text.find(m, 0, stop) for m in EVIDENCE_MARKERS) if p != -1]
+    if evidence:
+        ls = text.rfind("\n", 0, min(evidence)) + 1
+        found = ls if found is None else min(found, ls)
+    if stop < len(text) and found is None:
+        found = _first_frame_line(text, 0, stop)  # a tail cut inside a trace, then a panic
+    elif found is not None:
+        # A tail cut inside a stack trace: its frames before the first marker belong to it.
+        first = _first_frame_line(text, 0, found)
+        if first is not None:
+            found = first
+    if found is not None and stop < len(text):
+        # Keep the registers and RIP line printed just before the trace (and after the header).
+        found = _regs_start(text, found)
+    return found
+
+
+FIRST_LINES = 300  # how far into a log a tail's first frame is looked for
+
+
+def _first_frame_line(text: str, start: int, stop: int) -> int | None:
+    """Offset of the first line in ``text[start:stop]`` (its first 300 lines) that is a frame."""
+    pos = start
+    for _ in range(FIRST_LINES):
+        if pos >= stop:
+            return None
+        eol = text.find("\n", pos, stop)
+        eol = stop if eol == -1 else eol
+        line = text[pos:eol]
+        if "+0x" in line or " [inline]" in line:
+            ctx = linux.extract_context(line)
+            stripped = linux.strip_line_prefix(line, ctx)[0]
+            if parse_frame_line(stripped) is not None or rip_frame(stripped) is not None:
+                return pos
+        pos = eol + 1
     return None
+
+
+_REGS = ("RIP: ", "pc : ", "PC is at", "epc : ", "NIP ", " Code: ", "RSP: ", "Modules linked in")
+
+
+def _regs_start(text: str, start: int) -> int:
+    """Move ``start`` back over up to 40 register-dump lines that precede it."""
+    pos = start
+    for _ in range(40):
+        if pos == 0:
+            break
+        ls = text.rfind("\n", 0, pos - 1) + 1
+        if not any(m in text[ls:pos] for m in _REGS):
+            break
+        pos = ls
+    return pos
 
 
 def _title_name(function: str) -> str:
@@ -185,9 +403,9 @@ def _title_name(function: str) -> str:
     return function.split(".", 1)[0] or function
 
 
-def _headless(text: str, canon: Canonical) -> CrashReport | None:
+def _headless(text: str, canon: Canonical, stop: int | None = None) -> CrashReport | None:
     """A report for a log that holds only the end of an oops (e.g. a panic QR code)."""
-    start = _headless_start(text)
+    start = _headless_start(text, stop)
     if start is None:
         return None
     end = len(text)
@@ -200,26 +418,51 @@ def _headless(text: str, canon: Canonical) -> CrashReport | None:
     body = "\n".join(lines).rstrip("\n") + "\n"
     frames = stack_frames(body)
     ostart, oend = canon.span(start, end)
-    skip = skip_regexp(HEADLESS_SKIP)
-    # Old x86 oopses print the faulting "RIP [<..>] func" after the trace: it is the best blame.
-    rip = rip_frame(body)
-    candidates = ([rip] if rip is not None else []) + frames
-    blamed = next((f for f in candidates if not f.unreliable and not skip.search(f.function)), None)
-    name = _title_name(blamed.function) if blamed else "unknown"
-    title = normalize_title(HEADLESS_TITLE % demangle_frame(name))
+    ident = identify(
+        collect(lines if stop is None else lines[: _line_count(text, start, stop) + 1])
+    )
+    alt_titles: list[str] = []
+    if ident is not None:
+        title = normalize_title(ident.title)
+        alt_titles = [a for a in dict.fromkeys(normalize_title(a) for a in ident.alt_titles)
+                      if a != title]  # fmt: skip
+        blamed = ident.frame
+        name = _title_name(blamed.function) if blamed is not None else None
+        reason = f"{HEADLESS_REASON}; identity from the evidence left ({ident.reason})"
+    else:
+        skip = skip_regexp(HEADLESS_SKIP)
+        # Old x86 oopses print the faulting "RIP [<..>] func" after the trace: the best blame.
+        rip = rip_frame(body)
+        candidates = ([rip] if rip is not None else []) + frames
+        blamed = next(
+            (f for f in candidates if not f.unreliable and not skip.search(f.function)), None
+        )
+        name = _title_name(blamed.function) if blamed else None
+        title = normalize_title(HEADLESS_TITLE % demangle_frame(name or "unknown"))
+        reason = HEADLESS_REASON
+        if name is not None:  # what a crash blamed on this frame may have been titled
+            alt_titles = [normalize_title(t.format(demangle_frame(name))) for t in FAULT_TITLES]
     rep = CrashReport(
         title=title,
         type=title_to_type(title),
+        alt_titles=alt_titles,
         corrupted=True,
-        corrupted_reason=HEADLESS_REASON,
+        corrupted_reason=reason,
         panicked=linux.PANIC_MARK in text,
         frames=frames,
-        guilty_frame=name if blamed else None,
+        guilty_frame=title_frame(title) if ident is not None else name,
         guilty_file=guilty_file(title, body),
         start=ostart,
         end=oend,
         text=body,
     )
+    if rep.guilty_frame in UNUSABLE_FRAMES:
+        rep.guilty_frame = None
     rep.language = blamed.language if blamed else "unknown"
     _fill_metadata(rep, body, text[max(0, start - 8192) : start])
     return rep
+
+
+def _line_count(text: str, start: int, stop: int) -> int:
+    """How many lines of ``text[start:]`` lie before ``stop`` (the panic line)."""
+    return text.count("\n", start, stop)

@@ -30,6 +30,10 @@ _FOREIGN = re.compile(
     r"|[a-z]{2,6} *:[a-z]{3,7} *: "
     r"|\[ *[TC][0-9]{1,7}\] "
     r"|[ \t]{1,16}(?=(?:<[0-9]{1,3}>)?\[ *[0-9]+\.[0-9]+\])"  # a quoted, indented console log
+    # OpenWrt logread: "Fri Jul  7 07:29:14 2017 kern.warn kernel: [81118.855695] ..."
+    r"|[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]{1,2} [0-9:]{8} [0-9]{4} [a-z]+\.[a-z]+ kernel: "
+    # a shell prompt the console line was printed after: "root@host:~# [  100.88] Unable ..."
+    r"|[^\n\[]{0,80}?[#$%>] (?=(?:<[0-9]{1,3}>)?\[ *[0-9]+\.[0-9]+\] )"
     r")",
     re.ASCII,
 )

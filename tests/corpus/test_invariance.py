@@ -1,0 +1,88 @@
+"""One crash, one identity, whatever form it arrives in (issue 10, item 5).
+
+For every corpus report the other forms are derived mechanically (tests/corpus/corpus.py:
+desymbolized, console timestamps, dmesg, ``dmesg -T``, syslog, journald, mail-wrapped at 72
+and 78 columns, ``> ``-quoted, and the QR tails that kpanic.qr.kmsg gives for V40, V30 and V25
+codes after the panic trailer). Full-text forms must give the published text's title, alt
+titles, type, guilty frame, class, Rust verdict and signature; every tail must be a report, and
+tails should land in the full report's group (same signature) or name its title among their
+alternatives. The figures, with each exception and why, are printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kpanic.report import NO_CRASH_TITLE, parse
+from tests.corpus.conftest import INVARIANCE
+from tests.corpus.corpus import (
+    FULL_FORMS,
+    IDENTITY_FIELDS,
+    QR_VERSIONS,
+    Entry,
+    identity,
+    invariance_entries,
+    mv,
+    report_text,
+    tail_form,
+)
+
+ENTRIES = invariance_entries()
+FULL_TARGET = 0.99
+TAIL_GROUP_TARGET = 0.90
+
+
+def _diff(ref: dict[str, object], got: dict[str, object]) -> str:
+    keys = [k for k in IDENTITY_FIELDS if got[k] != ref[k]]
+    return "; ".join(f"{k}: {ref[k]!r} -> {got[k]!r}" for k in keys[:2])
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: f"{e.source}/{e.name}")
+def test_forms_share_one_identity(entry: Entry) -> None:
+    text = report_text(entry)
+    ref_rep = parse(text).primary
+    assert ref_rep is not None, "the published text gives no report"
+    ref = identity(ref_rep)
+    name = f"{entry.source}/{entry.name}"
+    for form, derive in FULL_FORMS.items():
+        got = identity(parse(derive(text)).primary)
+        why = _diff(ref, got)
+        INVARIANCE[form].add(not why, f"{name}: {why}")
+    for version in QR_VERSIONS:
+        tail = tail_form(text, ref_rep.title, version)
+        rep = parse(tail, tail=True).primary
+        assert rep is not None, f"the V{version} tail gives no report"  # never "no crash"
+        key = f"qr-v{version}"
+        INVARIANCE[f"{key}-report"].add(rep.title != NO_CRASH_TITLE, f"{name}: no crash found")
+        got = identity(rep)
+        same = got["signature"] == ref["signature"]
+        INVARIANCE[f"{key}-group"].add(
+            same, f"{name}: {ref['signature']!r} -> {got['signature']!r}"
+        )
+        joinable = same or ref["title"] in [rep.title, *rep.alt_titles]
+        INVARIANCE[f"{key}-group-or-alt"].add(
+            joinable, f"{name}: {ref['title']!r} -> {rep.title!r}"
+        )
+
+
+def test_qr_tail_is_what_url_mode_keeps() -> None:
+    """The bisected tail equals kpanic.qr.kmsg.url_mode()'s kmsg for each version."""
+    from kpanic.qr.kmsg import url_mode
+
+    text = tail_form(report_text(ENTRIES[0]), "WARNING", 40)
+    log = mv.panic_trailer(mv.add_timestamps(mv.desymbolize(report_text(ENTRIES[0]))))
+    for version in QR_VERSIONS:
+        want = url_mode(log, mv.QR_URL, qr_version=version).kmsg.decode("utf-8", "replace")
+        assert mv.qr_tail_text(log, version) == want
+    assert text
+
+
+def test_invariance_targets() -> None:
+    """Runs after the per-report tests (same module, defined last) and checks the targets."""
+    if not INVARIANCE:
+        pytest.skip("no corpus report was run")
+    low = {f: INVARIANCE[f].rate for f in FULL_FORMS if INVARIANCE[f].rate < FULL_TARGET}
+    assert not low, f"full-text forms under {FULL_TARGET:.0%}: {low}"
+    for version in QR_VERSIONS:
+        group = INVARIANCE[f"qr-v{version}-group-or-alt"].rate
+        assert group >= TAIL_GROUP_TARGET, f"V{version} tails in the full report's group: {group}"
