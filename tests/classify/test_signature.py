@@ -335,3 +335,67 @@ def test_any_input_gives_a_deterministic_signature(title: str, frames: list) -> 
     a, b = compute_signature(report), compute_signature(report)
     assert a == b and isinstance(a.value, str) and a.value
     assert len(a.value.split(" | ")) <= 2 + title.count(" | ")
+
+
+# --- rules new in 2026-12-03 ------------------------------------------------------------------
+
+
+def _fixture_report(name: str) -> CrashReport:
+    from tests.classify.golden_inputs import FIXTURES, read_headers
+
+    parsed = read_headers((FIXTURES / f"{name}.txt").read_text(encoding="utf-8"))
+    assert parsed is not None
+    report = parse(parsed[1]).primary
+    assert report is not None
+    return report
+
+
+def test_title_source_location() -> None:
+    # the symbolized header, as the parser titles it today
+    s = state(
+        "KASAN: null-ptr-deref in instrument_atomic_read_write include/linux/instrumented.h:LINE "
+        "[inline]"
+    )
+    assert apply("title-source-location", s)
+    assert s.title == "KASAN: null-ptr-deref in instrument_atomic_read_write"
+    s = state("WARNING in foo")
+    assert apply("title-source-location", s) is None
+
+
+def test_title_sanitizer_bug_prefix() -> None:
+    s = state("BUG: KMSAN: uninit-value in foo")
+    assert apply("title-sanitizer-bug-prefix", s) and s.title == "KMSAN: uninit-value in foo"
+    s = state("BUG: soft lockup in foo")
+    assert apply("title-sanitizer-bug-prefix", s) is None
+
+
+def test_title_rust_panic() -> None:
+    report = _fixture_report("rust-binder-panic-mail")
+    assert report.title.startswith("attempt to subtract with overflow in ")
+    s = SigState(title=report.title, frames=[], report=report)
+    assert apply("title-rust-panic", s)
+    assert s.title == "Rust panic in <rust_binder::process::Process>::ioctl_write_read"
+    s = SigState(title="WARNING in foo", frames=[], report=report)
+    assert apply("title-rust-panic", s) is None
+
+
+def test_title_from_tail() -> None:
+    full = _fixture_report("mac80211-kasan-uaf-console")
+    tail = _fixture_report("mac80211-kasan-uaf-console--qr-tail")
+    assert tail.title == "corrupted report (start lost) in lockref_get"
+    s = SigState(title=tail.title, frames=[], report=tail)
+    note = apply("title-from-tail", s)
+    assert note and "Freed by task" not in s.title
+    assert s.title == full.title == "KASAN: slab-use-after-free Read in lockref_get"
+    # __kasan_check_byte is a read: no Write alternative, only the pre-6.5 spelling
+    assert s.alternatives == ["KASAN: use-after-free Read in lockref_get"]
+    s = SigState(title=full.title, frames=[], report=full)  # a whole report is left alone
+    assert apply("title-from-tail", s) is None
+
+
+def test_tail_signatures_equal_full_signatures() -> None:
+    for base in ("mac80211-kasan-uaf-console", "riscv-kvm-null-deref", "rust-binder-panic-mail"):
+        full = compute_signature(_fixture_report(base))
+        tail = compute_signature(_fixture_report(f"{base}--qr-tail"))
+        assert tail.value == full.value, base
+        assert any(n.startswith("title-from-tail:") for n in tail.notes)

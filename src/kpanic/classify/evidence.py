@@ -13,9 +13,11 @@ import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from kpanic.classify.model import BugClass
+
 
 class Decision(NamedTuple):
-    bug_class: str
+    bug_class: BugClass
     confidence: float
     evidence: list[str]
     why: str
@@ -55,7 +57,7 @@ KASAN_SHADOW_OFFSETS = (0xDFFFFC0000000000, 0xDFFF800000000000, 0xDFFFA000000000
 LIST_POISON_BASE = 0xDEAD000000000000  # POISON_POINTER_DELTA on 64-bit
 
 
-def classify_address(addr: int) -> tuple[str, float, str] | None:
+def classify_address(addr: int) -> tuple[BugClass, float, str] | None:
     """What a faulting address says by itself (class, confidence, why), or None."""
     text = f"{addr:016x}"
     if addr < NULL_LIMIT:
@@ -135,7 +137,7 @@ def tag_mismatch(lines: Lines) -> Decision | None:
     return Decision("out-of-bounds", 0.5, ev, "tag mismatch with no free stack")
 
 
-_UBSAN_TEXT: tuple[tuple[re.Pattern[str], str, float], ...] = (
+_UBSAN_TEXT: tuple[tuple[re.Pattern[str], BugClass, float], ...] = (
     (re.compile(r"shift exponent|shift-out-of-bounds"), "arithmetic", 0.9),
     (
         re.compile(r"(signed|unsigned)? ?integer overflow|negation of|division by zero"),
@@ -174,7 +176,7 @@ def odebug(lines: Lines) -> Decision | None:
     return Decision("assertion", 0.7, [hit[0]], f"debugobjects state check: {op} {state}")
 
 
-_SLUB: tuple[tuple[re.Pattern[str], str, float], ...] = (
+_SLUB: tuple[tuple[re.Pattern[str], BugClass, float], ...] = (
     (re.compile(r"Object already free"), "invalid-free", 0.9),
     (re.compile(r"Poison overwritten"), "use-after-free", 0.7),
     (re.compile(r"Redzone overwritten"), "out-of-bounds", 0.8),

@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from kpanic.classify.model import BugClass
+
 
 class ClassRule(NamedTuple):
     id: str
     title: str | None  # regex searched in the title
     type: str | None  # regex matched (re.match) against the crash type
-    bug_class: str
+    bug_class: BugClass
     confidence: float
     lines: str | None = None  # regex: report lines matching it are the evidence
     resolve: str | None = None  # evidence resolver for ambiguous reports

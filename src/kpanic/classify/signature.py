@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from kpanic.classify.sig_2026_11 import RULESET_2026_11_15, RULESET_2026_11_22
+from kpanic.classify.sig_2026_12_03 import RULESET_2026_12_03
 from kpanic.classify.sigcore import (
     RuleSet,
     SigFrame,
@@ -44,10 +45,10 @@ __all__ = [
 
 #: Every version, oldest first; read-only (a version is never edited, only added).
 RULESETS: Mapping[str, RuleSet] = MappingProxyType(
-    {rs.version: rs for rs in (RULESET_2026_11_15, RULESET_2026_11_22)}
+    {rs.version: rs for rs in (RULESET_2026_11_15, RULESET_2026_11_22, RULESET_2026_12_03)}
 )
 #: The version new reports get.
-CURRENT = "2026-11-22"
+CURRENT = "2026-12-03"
 
 
 def compute_signature(report: CrashReport, version: str = CURRENT) -> Signature:
