@@ -87,7 +87,9 @@ def decide(report: CrashReport) -> ClassDecision:
                 reason = decision.why
             rule_id = f"{rule.id}/{rule.resolve}"
         elif bug_class == "unknown":
-            reason = f"{reason}, which says only 'bad access'; no telling address or hint line"
+            reason = f"{reason}; the title does not tell the kind and no evidence line decides"
+    if bug_class == "unknown" and not reason.startswith("not enough evidence"):
+        reason = f"not enough evidence: {reason}"
     out = ClassDecision(bug_class, round(confidence, 2), evidence, rule_id, reason)
     if out.bug_class == "unknown" and is_partial(report):
         return _from_tail(report, out)
