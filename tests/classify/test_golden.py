@@ -149,6 +149,8 @@ def _mutable_parts(obj: object, seen: set[int], depth: int = 0) -> list[str]:
         return [m for x in obj for m in _mutable_parts(x, seen, depth + 1)]
     if isinstance(obj, types.FunctionType):
         return [m for x in _captured(obj) for m in _mutable_parts(x, seen, depth + 1)]
+    if hasattr(obj, "cache_info") and hasattr(obj, "__wrapped__"):  # functools memo: pure
+        return _mutable_parts(obj.__wrapped__, seen, depth + 1)
     if isinstance(obj, _IMMUTABLE):
         return []
     if hasattr(obj, "__dataclass_fields__") and obj.__dataclass_params__.frozen:

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
-from kpanic.classify.evidence import RESOLVERS
+from kpanic.classify.evidence import RESOLVERS, LineList, matching_lines
 from kpanic.classify.language import crash_language
 from kpanic.classify.model import BugClass, Classification
 from kpanic.classify.rules import ClassRule, match_rule
@@ -32,11 +32,10 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def _evidence_lines(lines: list[str], pattern: str | None) -> list[str]:
+def _evidence_lines(lines: LineList, pattern: str | None) -> list[str]:
     if not pattern:
         return []
-    rx = _compiled(pattern)
-    return [line for line in lines if rx.search(line)][:MAX_EVIDENCE]
+    return matching_lines(lines, _compiled(pattern), MAX_EVIDENCE)
 
 
 def _merge(first: list[str], more: list[str]) -> list[str]:
@@ -65,7 +64,7 @@ def _from_tail(report: CrashReport, fallback: ClassDecision) -> ClassDecision:
 
 def decide(report: CrashReport) -> ClassDecision:
     """The class of one report, with its confidence, evidence lines, rule id and reason."""
-    lines = report.text.splitlines()[:MAX_SCAN_LINES]
+    lines = LineList(report.text.splitlines()[:MAX_SCAN_LINES])
     rule: ClassRule | None = match_rule(report.title or "", report.type or "")
     if rule is None:
         none = ClassDecision("unknown", 0.2, [], "none", "no class rule matches the title")

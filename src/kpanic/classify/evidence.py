@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 from kpanic.classify.model import BugClass
@@ -25,6 +26,15 @@ class Decision(NamedTuple):
 
 Lines = Sequence[str]
 Resolver = Callable[[Lines], "Decision | None"]
+
+
+class LineList(list[str]):
+    """A report's lines with their joined text, so a pattern that is nowhere in the report is
+    rejected by one search over the text instead of one per line."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        super().__init__(lines)
+        self.text = "\n".join(self)
 
 _HEX = r"(?:0x)?([0-9a-fA-F]{4,16})"
 
@@ -142,10 +152,21 @@ _NOT_REGISTERS = frozenset(
 )  # fmt: skip
 
 
+# Every value classify_address gives a non-NULL class holds one of these (a cheap prefilter).
+_POISON_HEX = re.compile(
+    r"6b6b6b6b|5a5a5a5a|cccccccc|bbbbbbbb|dead000000000|00000000001001|00000000002002"
+)
+
+
 def register_evidence(lines: Lines) -> Decision | None:
     """A fault that names no address: a register holding poison or LIST_POISON is the likely
     bad pointer (the faulting instruction dereferenced it)."""
+    text = lines.text if isinstance(lines, LineList) else "\n".join(lines)
+    if not _POISON_HEX.search(text):
+        return None
     for line in lines:
+        if not _POISON_HEX.search(line):
+            continue
         for m in _REGISTER.finditer(line):
             name, value = m.group(1), int(m.group(2), 16)
             if name in _NOT_REGISTERS or value < NULL_LIMIT:
@@ -157,7 +178,40 @@ def register_evidence(lines: Lines) -> Decision | None:
     return None
 
 
+@lru_cache(maxsize=512)
+def _multiline(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The pattern with ``^``/``$`` at every line: any match inside one line is then also a
+    match in the joined text, so a miss there is a miss in every line."""
+    return re.compile(pattern.pattern, pattern.flags | re.M)
+
+
+def matching_lines(lines: Lines, pattern: re.Pattern[str], limit: int) -> list[str]:
+    """Up to ``limit`` distinct lines in which ``pattern`` matches, in order, found by
+    searching the joined text (one C-level scan) and checking each hit's own line."""
+    text = lines.text if isinstance(lines, LineList) else "\n".join(lines)
+    scan = _multiline(pattern)
+    out: list[str] = []
+    pos = 0
+    while len(out) < limit:
+        m = scan.search(text, pos)
+        if m is None:
+            break
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.start())
+        end = len(text) if end < 0 else end
+        line = text[start:end]
+        if pattern.search(line) and line not in out:
+            out.append(line)
+        pos = end + 1
+        if pos > len(text):
+            break
+    return out
+
+
 def _first(lines: Lines, pattern: re.Pattern[str]) -> tuple[str, re.Match[str]] | None:
+    text = lines.text if isinstance(lines, LineList) else "\n".join(lines)
+    if not _multiline(pattern).search(text):
+        return None  # a hit inside one line is a hit in the text: nothing is lost
     for line in lines:
         m = pattern.search(line)
         if m:

@@ -12,6 +12,7 @@ crash type (``KASAN-USE-AFTER-FREE-READ``), used only when no title rule matched
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from kpanic.classify.model import BugClass
@@ -348,6 +349,7 @@ _COMPILED: list[tuple[ClassRule, re.Pattern[str] | None, re.Pattern[str] | None]
 ]
 
 
+@lru_cache(maxsize=4096)
 def match_rule(title: str, crash_type: str) -> ClassRule | None:
     """The first rule whose title pattern (or, for type rules, type pattern) matches."""
     for rule, title_re, type_re in _COMPILED:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from kpanic.classify import normalize
 from kpanic.classify.sig_2026_11 import ENTRY_2026_11_22, MACHINERY_2026_11_22
@@ -135,8 +136,19 @@ def _from_tail(st: SigState) -> str | None:
     return f"start of the report lost; {kind.reason}: {old!r} -> {st.title!r}{alts}"
 
 
+@lru_cache(maxsize=16384)
+def _is_machinery(name: str) -> bool:
+    """Memoised (a pure function of the name; kernel stacks repeat the same names)."""
+    return MACHINERY_2026_12_03.match(normalize.strip_compiler_suffix(name)) is not None
+
+
+@lru_cache(maxsize=4096)
+def _is_entry(name: str) -> bool:
+    return ENTRY_2026_12_03.match(name) is not None
+
+
 def _not_machinery(f: SigFrame) -> bool:
-    return not MACHINERY_2026_12_03.match(normalize.strip_compiler_suffix(f.function))
+    return not _is_machinery(f.function)
 
 
 def _frames_for_generic_titles(n_named: int, n_generic: int) -> Callable[[SigState], str | None]:
@@ -233,7 +245,7 @@ RULES_2026_12_03: tuple[SigRule, ...] = (
     SigRule(
         "frames-drop-entry",
         "syscall/kthread/irq entry frames dropped",
-        frame_filter(lambda f: not ENTRY_2026_12_03.match(f.function), "entry frames"),
+        frame_filter(lambda f: not _is_entry(f.function), "entry frames"),
     ),
     SigRule("frames-collapse-recursion", "consecutive repeats count once", collapse_recursion),
     SigRule(

@@ -172,8 +172,13 @@ def collapse_recursion(st: SigState) -> str | None:
     out: list[SigFrame] = []
     for f in st.frames:
         out.append(f)
+        last = f.function
         for period in range(1, MAX_CYCLE + 1):
-            if len(out) >= 2 * period and all(
+            if len(out) < 2 * period:
+                break
+            if out[-1 - period].function != last:
+                continue  # cheap first check before comparing the whole cycle
+            if all(
                 out[-k].function == out[-k - period].function for k in range(1, period + 1)
             ):
                 del out[-period:]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from kpanic.classify.evidence import invalid_access
+from kpanic.classify.evidence import LineList, invalid_access, matching_lines
 from kpanic.classify.model import BugClass
 from kpanic.classify.normalize import strip_compiler_suffix
 from kpanic.report.model import CrashReport
@@ -240,14 +240,12 @@ def _names(report: CrashReport) -> list[str]:
     return [strip_compiler_suffix(f.function or f.raw_function) for f in report.frames]
 
 
-def _first_line(lines: list[str], pattern: re.Pattern[str]) -> str | None:
-    for line in lines:
-        if pattern.search(line):
-            return line
-    return None
+def _first_line(lines: LineList, pattern: re.Pattern[str]) -> str | None:
+    hits = matching_lines(lines, pattern, 1)
+    return hits[0] if hits else None
 
 
-def _kasan(lines: list[str], names: list[str], ev: list[str]) -> TailKind:
+def _kasan(lines: LineList, names: list[str], ev: list[str]) -> TailKind:
     text = _WS.sub(" ", " ".join(lines))  # a continuation line may carry any prefix
     region, region_why = "", "no region line"
     for pattern, prefix, why in KASAN_REGIONS:
@@ -278,7 +276,7 @@ def _kasan(lines: list[str], names: list[str], ev: list[str]) -> TailKind:
 
 def infer_tail(report: CrashReport) -> TailKind | None:
     """The crash kind of a report whose head is lost, from its body; None when nothing tells."""
-    lines = report.text.splitlines()[:MAX_TAIL_LINES]
+    lines = LineList(report.text.splitlines()[:MAX_TAIL_LINES])
     names = _names(report)
     for row in TAIL_KINDS:
         ev: list[str] = []
