@@ -9,7 +9,7 @@ from typing import NamedTuple
 from kpanic.classify.evidence import RESOLVERS, LineList, matching_lines
 from kpanic.classify.language import crash_language
 from kpanic.classify.model import BugClass, Classification
-from kpanic.classify.rules import ClassRule, match_rule
+from kpanic.classify.rules import CLASS_OVERRIDES, ClassRule, match_rule
 from kpanic.classify.signature import CURRENT, compute_signature
 from kpanic.classify.tail import infer_tail, is_partial
 from kpanic.classify.verdicts import ALREADY_RUST_NOTE, verdict_for
@@ -67,8 +67,10 @@ def decide(report: CrashReport) -> ClassDecision:
     lines = LineList(report.text.splitlines()[:MAX_SCAN_LINES])
     rule: ClassRule | None = match_rule(report.title or "", report.type or "")
     if rule is None:
-        none = ClassDecision("unknown", 0.2, [], "none", "no class rule matches the title")
-        return _from_tail(report, none) if is_partial(report) else none
+        none = ClassDecision(
+            "unknown", 0.2, [], "none", "not enough evidence: no class rule matches the title"
+        )
+        return _override(lines, _from_tail(report, none) if is_partial(report) else none)
     bug_class, confidence = rule.bug_class, rule.confidence
     evidence = _evidence_lines(lines, rule.lines)
     rule_id = rule.id
@@ -91,8 +93,18 @@ def decide(report: CrashReport) -> ClassDecision:
         reason = f"not enough evidence: {reason}"
     out = ClassDecision(bug_class, round(confidence, 2), evidence, rule_id, reason)
     if out.bug_class == "unknown" and is_partial(report):
-        return _from_tail(report, out)
-    return out
+        out = _from_tail(report, out)
+    return _override(lines, out)
+
+
+def _override(lines: LineList, d: ClassDecision) -> ClassDecision:
+    for o in CLASS_OVERRIDES:
+        if d.bug_class in o.applies_to:
+            hits = matching_lines(lines, o.lines, 2)
+            if hits:
+                ev = _merge(hits, d.evidence)
+                return ClassDecision(o.bug_class, o.confidence, ev, f"{d.rule}/{o.id}", o.reason)
+    return d
 
 
 def decide_class(report: CrashReport) -> tuple[str, float, list[str], str]:

@@ -101,6 +101,9 @@ ADDRESS_RANGES: tuple[AddressRange, ...] = (
                      "address {addr:#x} is KASAN's shadow of a NULL pointer + offset")
         for i, base in enumerate(KASAN_SHADOW_OFFSETS)
     ),
+    AddressRange("err-ptr-32", 0xFFFFF000, 1 << 32, "null-deref", 0.5,
+                 "address {addr:#x} is a 32-bit ERR_PTR: an error code used as a pointer "
+                 "(unchecked result)"),
     AddressRange("list-poison", LIST_POISON_BASE, LIST_POISON_BASE + 0x1000, "use-after-free",
                  0.7, "address {addr:#x} is LIST_POISON (0xdead000000000100/122 + offset): a "
                  "list entry used after list_del()"),

@@ -358,3 +358,40 @@ def match_rule(title: str, crash_type: str) -> ClassRule | None:
         if title_re is None and type_re is not None and type_re.match(crash_type or ""):
             return rule
     return None
+
+
+class ClassOverride(NamedTuple):
+    """A report line that says more than its title: when the decided class is one of
+    ``applies_to`` and a line matches ``lines``, the class becomes ``bug_class``."""
+
+    id: str
+    applies_to: frozenset[str]
+    lines: re.Pattern[str]
+    bug_class: BugClass
+    confidence: float
+    reason: str
+
+
+CLASS_OVERRIDES: tuple[ClassOverride, ...] = (
+    ClassOverride(
+        "rust-bug-frames",
+        frozenset({"assertion", "unknown"}),
+        re.compile(
+            r"\brust_begin_unwind\b|\bcore::panicking::|_RNvNtCs\w+_4core9panicking"
+            r"|rust_kernel: panicked at"
+        ),
+        "rust-panic",
+        0.9,
+        "the BUG is raised by Rust's panic handler (rust_begin_unwind, core::panicking): a Rust "
+        "panic (rust_helper_BUG alone is not enough: Rust code may call BUG() itself)",
+    ),
+    ClassOverride(
+        "fortify-warning",
+        frozenset({"assertion", "unknown"}),
+        re.compile(r"detected field-spanning write|detected buffer overflow|: detected .*overflow"),
+        "out-of-bounds",
+        0.8,
+        "FORTIFY_SOURCE's 'detected field-spanning write' / 'buffer overflow' line: a write "
+        "beyond the destination object",
+    ),
+)
