@@ -399,3 +399,25 @@ def test_tail_signatures_equal_full_signatures() -> None:
         tail = compute_signature(_fixture_report(f"{base}--qr-tail"))
         assert tail.value == full.value, base
         assert any(n.startswith("title-from-tail:") for n in tail.notes)
+
+
+def test_tail_shadow_byte_and_lost_kasan_kind() -> None:
+    from kpanic.classify.evidence import LineList
+    from kpanic.classify.tail import KASAN_FAMILIES, infer_tail, shadow_byte
+
+    tail = _fixture_report("mac80211-kasan-uaf-console--qr-tail")
+    assert shadow_byte(LineList(tail.text.splitlines())) == "fb"  # freed slab object
+    # the same tail without the 'located inside of freed' and 'Freed by task' lines: the
+    # shadow byte alone still says use-after-free
+    lines = [x for x in tail.text.splitlines() if "inside of" not in x and "Freed by" not in x]
+    tail.text = "\n".join(lines) + "\n"
+    kind = infer_tail(tail)
+    assert kind is not None and kind.bug_class == "use-after-free" and "fb" in kind.reason
+    # and without the shadow dump too: the kind is lost, every KASAN kind is an alternative
+    cut = [x for x in lines if "Memory state" not in x and " fb " not in x and "fc fc" not in x]
+    cut = [x for x in cut if "inside" not in x and "freed" not in x]
+    tail.text = "\n".join(cut) + "\n"
+    sig = compute_signature(tail)
+    assert sig.value == "KASAN: kind unknown Read in lockref_get"
+    assert "KASAN: slab-use-after-free Read in lockref_get" in sig.alternatives
+    assert len(KASAN_FAMILIES) >= 10

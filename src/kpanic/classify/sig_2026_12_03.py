@@ -110,6 +110,8 @@ def _tail_function(st: SigState, report: CrashReport) -> str | None:
     """The guilty frame when the tail prints it as a symbol (``wdev_priv.part.8+0x4/0x6`` on a
     trailing RIP line; a title's ``in interrupt`` is not one), else the first meaningful frame."""
     g = _guilty(st)
+    if g and _is_machinery(g):
+        g = None  # the parser blamed a printer (print_circular_bug): look further
     names = {normalize.strip_compiler_suffix(f.function) for f in report.frames}
     if g and (g in names or re.search(re.escape(g) + r"[.\w]*\+0x", report.text)):
         return g
@@ -121,7 +123,7 @@ def _from_tail(st: SigState) -> str | None:
         return None
     kind = infer_tail(st.report)
     func = _tail_function(st, st.report)
-    if kind is None or func is None or kind.family in ("KASAN", "KFENCE"):
+    if kind is None or func is None or not kind.rebuild or kind.family == "KFENCE":
         return None
     families = (kind.family, *kind.alt_families)
     if len(kind.access) == 1:

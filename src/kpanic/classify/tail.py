@@ -44,6 +44,7 @@ class TailKind(NamedTuple):
     confidence: float
     evidence: list[str]  # exact report lines that decided
     reason: str
+    rebuild: bool = True  # False: the body tells the class, not the full report's title
 
 
 class TailRow(NamedTuple):
@@ -54,7 +55,10 @@ class TailRow(NamedTuple):
     bug_class: BugClass
     confidence: float
     reason: str
-    refine: str | None = None  # "kasan": memory kind and state from the KASAN body
+    # "kasan": memory kind and state from the KASAN body; "no-title": the class only (lockdep
+    # titles name a function chosen from stacks a tail has lost: measured on the corpus, the
+    # "-> #0" chain's first non-lock frame matches syzkaller's title in 8 of 29 deadlocks)
+    refine: str | None = None
     requires: re.Pattern[str] | None = None  # a line that must also be there
 
 
@@ -117,7 +121,7 @@ TAIL_KINDS: tuple[TailRow, ...] = (
     ),
     TailRow(
         "lockdep-deadlock",
-        None,
+        re.compile(r"^(?:print_circular_bug\w*|check_noncircular|print_deadlock_bug|check_deadlock)$"),
         re.compile(
             r"\*\*\* DEADLOCK \*\*\*|Possible unsafe locking scenario|the existing dependency chain"
             r"|which lock already depends on the new lock"
@@ -125,7 +129,9 @@ TAIL_KINDS: tuple[TailRow, ...] = (
         "possible deadlock",
         "deadlock",
         0.8,
-        "lockdep's lock lists ('*** DEADLOCK ***', 'Possible unsafe locking scenario')",
+        "lockdep's lock lists ('*** DEADLOCK ***', 'Possible unsafe locking scenario') or its "
+        "circular-dependency printer frames",
+        "no-title",  # which function syzkaller names is not in a tail's frames (see below)
     ),
     TailRow(
         "rust-panic",
@@ -223,12 +229,47 @@ KASAN_STATES: tuple[tuple[re.Pattern[str], str, BugClass, str], ...] = (
     (re.compile(r"\bFreed by task \d+"), "use-after-free", "use-after-free",
      "a 'Freed by task' stack"),
 )  # fmt: skip
+# Generic KASAN's shadow byte under the "^" of "Memory state around the buggy address" names
+# the memory's state (mm/kasan/kasan.h): (byte, region prefix, state, class, why)
+KASAN_SHADOW: tuple[tuple[str, str, str, BugClass, str], ...] = (
+    ("fb", "slab-", "use-after-free", "use-after-free", "shadow byte fb: a freed slab object"),
+    ("fa", "slab-", "use-after-free", "use-after-free", "shadow byte fa: a freed slab object"),
+    ("fc", "slab-", "out-of-bounds", "out-of-bounds", "shadow byte fc: a slab red zone"),
+    ("f9", "global-", "out-of-bounds", "out-of-bounds", "shadow byte f9: a global's red zone"),
+    ("f1", "stack-", "out-of-bounds", "out-of-bounds", "shadow byte f1: a stack left red zone"),
+    ("f2", "stack-", "out-of-bounds", "out-of-bounds", "shadow byte f2: a stack mid red zone"),
+    ("f3", "stack-", "out-of-bounds", "out-of-bounds", "shadow byte f3: a stack right red zone"),
+    ("ff", "", "use-after-free", "use-after-free", "shadow byte ff: a freed page"),
+    ("fe", "slab-", "out-of-bounds", "out-of-bounds", "shadow byte fe: a kmalloc red zone"),
+)  # fmt: skip
+_SHADOW_ROW = re.compile(r">[0-9a-f]{8,16}: ")
+_CARET = re.compile(r"^[^^]*\^\s*$")
+
+
+def shadow_byte(lines: LineList) -> str | None:
+    """The shadow byte KASAN's caret points at, or None."""
+    for i, line in enumerate(lines[:-1]):
+        if _SHADOW_ROW.search(line) and _CARET.match(lines[i + 1]):
+            col = lines[i + 1].index("^")
+            byte = line[col : col + 2]
+            return byte if re.fullmatch(r"[0-9a-f]{2}", byte) else None
+    return None
+
+
 # KASAN's check functions name the access type; kasan_check_range takes it as an argument.
 KASAN_ACCESS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^__asan_(?:report_)?load\d*\w*$|^(?:__)?kasan_check_(?:read|byte)$"), "Read"),
     (re.compile(r"^__asan_(?:report_)?store\d*\w*$|^(?:__)?kasan_check_write$"), "Write"),
 )
 _WS = re.compile(r"\s+")
+KASAN_FAMILIES = tuple(
+    f"KASAN: {kind}"
+    for kind in (
+        "slab-use-after-free", "use-after-free", "slab-out-of-bounds", "out-of-bounds",
+        "global-out-of-bounds", "stack-out-of-bounds", "vmalloc-out-of-bounds", "double-free",
+        "invalid-free", "wild-memory-access", "null-ptr-deref", "user-memory-access",
+    )
+)  # fmt: skip
 
 
 def is_partial(report: CrashReport) -> bool:
@@ -254,10 +295,18 @@ def _kasan(lines: LineList, names: list[str], ev: list[str]) -> TailKind:
             break
     state, state_why = "", "no state line"
     bug_class: BugClass = "unknown"
-    for pattern, name, cls, why in KASAN_STATES:
+    for pattern, name, cls, why in KASAN_STATES[:2]:  # where the address lies: decisive
         if pattern.search(text):
             state, bug_class, state_why = name, cls, why
             break
+    if not state:
+        byte = shadow_byte(lines) if "Memory state" in text else None
+        row = next((r for r in KASAN_SHADOW if r[0] == byte), None)
+        if row is not None:
+            region = region or row[1]
+            state, bug_class, state_why = row[2], row[3], row[4]
+    if not state and KASAN_STATES[2][0].search(text):  # a free stack alone: weaker
+        pattern, state, bug_class, state_why = KASAN_STATES[2]
     access: tuple[str, ...] = ("Read", "Write")
     for name in names:
         hit = next((a for p, a in KASAN_ACCESS if p.match(name)), None)
@@ -265,7 +314,10 @@ def _kasan(lines: LineList, names: list[str], ev: list[str]) -> TailKind:
             access = (hit,)
             break
     if not state:
-        return TailKind("kasan", "KASAN", (), (), "unknown", 0.4, ev, "KASAN, kind unknown")
+        # the kind is lost with the header: every KASAN kind is an alternative, so the report
+        # joins the one group of this function and access type that exists, if only one does
+        return TailKind("kasan", "KASAN: kind unknown", KASAN_FAMILIES, access, "unknown", 0.4,
+                        ev, "KASAN, kind lost with the header")  # fmt: skip
     family = f"KASAN: {region}{state}"
     alts: tuple[str, ...] = ()
     if region == "slab-" and state == "use-after-free":
@@ -295,7 +347,10 @@ def infer_tail(report: CrashReport) -> TailKind | None:
         ev = ev[:MAX_EVIDENCE]
         if row.refine == "kasan":
             return _kasan(lines, names, ev)
-        return TailKind(row.id, row.family, (), (), row.bug_class, row.confidence, ev, row.reason)
+        return TailKind(
+            row.id, row.family, (), (), row.bug_class, row.confidence, ev, row.reason,
+            row.refine != "no-title",
+        )  # fmt: skip
     fault = invalid_access(lines)
     if fault is not None and fault.bug_class != "unknown":
         null = fault.bug_class == "null-deref"
