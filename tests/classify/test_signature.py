@@ -421,3 +421,25 @@ def test_tail_shadow_byte_and_lost_kasan_kind() -> None:
     assert sig.value == "KASAN: kind unknown Read in lockref_get"
     assert "KASAN: slab-use-after-free Read in lockref_get" in sig.alternatives
     assert len(KASAN_FAMILIES) >= 10
+
+
+def test_title_parser_alternatives() -> None:
+    # a partial report as the parser may title it: kind known, access type lost
+    tail = _fixture_report("mac80211-kasan-uaf-console--qr-tail")
+    tail.title = "KASAN: slab-use-after-free in lockref_get"
+    tail.alt_titles = [
+        "KASAN: slab-use-after-free Read in lockref_get",
+        "KASAN: slab-use-after-free Write in lockref_get",
+        "bad-access in lockref_get",  # a syzkaller category ALT: no group is keyed by it
+    ]
+    s = SigState(title=tail.title, frames=[], report=tail)
+    assert apply("title-parser-alternatives", s)
+    assert s.alternatives == tail.alt_titles[:2]
+    full = compute_signature(_fixture_report("mac80211-kasan-uaf-console"))
+    sig = compute_signature(tail)
+    assert full.value in sig.alternatives
+    from kpanic.classify.grouping import group_key, join_key
+
+    existing = {full.digest}
+    assert join_key(sig.digest, sig.alternative_digests, existing) == full.digest
+    assert group_key(sig.version, full.value) == full.digest

@@ -149,6 +149,28 @@ def _is_entry(name: str) -> bool:
     return ENTRY_2026_12_03.match(name) is not None
 
 
+def _parser_alternatives(st: SigState) -> str | None:
+    """The parser's alternative titles of the same kind (a partial report's "both access
+    types"), normalised like the title: other groups the crash may belong to
+    (``grouping.join_key`` picks one only when it is unique). syzkaller's category ALTs
+    (``bad-access in f``, ``stall in f``) start with another word and are left out: no group is
+    keyed by them."""
+    if st.report is None or not st.report.alt_titles:
+        return None
+    first = (st.report.title or "").split(" ", 1)[0]
+    added = []
+    for alt in st.report.alt_titles:
+        if alt.split(" ", 1)[0] != first:
+            continue
+        probe = SigState(title=alt, frames=[])
+        for rule in TITLE_RULES_2026_12_03:
+            rule.apply(probe)
+        if probe.title and probe.title != st.title and probe.title not in st.alternatives:
+            st.alternatives.append(probe.title)
+            added.append(probe.title)
+    return f"alternatives from the parser: {', '.join(added)}" if added else None
+
+
 def _not_machinery(f: SigFrame) -> bool:
     return not _is_machinery(f.function)
 
@@ -165,7 +187,7 @@ def _frames_for_generic_titles(n_named: int, n_generic: int) -> Callable[[SigSta
     return apply
 
 
-RULES_2026_12_03: tuple[SigRule, ...] = (
+TITLE_RULES_2026_12_03: tuple[SigRule, ...] = (
     SigRule(
         "title-whitespace",
         "squeeze whitespace, drop non-printables",
@@ -211,6 +233,10 @@ RULES_2026_12_03: tuple[SigRule, ...] = (
         "old KASAN titles end in 'at addr ADDR'",
         title_step(kasan_at_addr, "old KASAN 'at addr' suffix"),
     ),
+)
+
+RULES_2026_12_03: tuple[SigRule, ...] = (
+    *TITLE_RULES_2026_12_03,
     SigRule(
         "frames-drop-unreliable",
         "'? ' frames are stack garbage the unwinder guessed",
@@ -259,6 +285,11 @@ RULES_2026_12_03: tuple[SigRule, ...] = (
         "title-from-tail",
         "a report whose head is lost gets the title of its full report, from its body",
         _from_tail,
+    ),
+    SigRule(
+        "title-parser-alternatives",
+        "the parser's alternative titles, normalised, become signature alternatives",
+        _parser_alternatives,
     ),
     SigRule(
         "frames-top",
