@@ -87,3 +87,18 @@ def test_every_override_has_a_reason() -> None:
     assert all(o.reason and o.confidence < 1 for o in CLASS_OVERRIDES)
 
 
+
+
+def test_override_needles_cover_their_patterns() -> None:
+    # the substring prefilter must never hide a line the pattern would match
+    samples = {
+        "rust-bug-frames": ["  rust_begin_unwind+0x4/0x8", " core::panicking::panic_fmt",
+                            " _RNvNtCs3yuwAp0waWO_4core9panicking9panic_fmt+0x34/0x38",
+                            "rust_kernel: panicked at 'x', src/lib.rs:1:1"],
+        "fortify-warning": ["memcpy: detected field-spanning write (size 16) of single field",
+                            "detected buffer overflow in strcpy"],
+    }  # fmt: skip
+    for o in CLASS_OVERRIDES:
+        for line in samples[o.id]:
+            assert o.lines.search(line), (o.id, line)
+            assert any(n in line for n in o.needles), (o.id, line)

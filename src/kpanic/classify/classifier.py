@@ -99,7 +99,7 @@ def decide(report: CrashReport) -> ClassDecision:
 
 def _override(lines: LineList, d: ClassDecision) -> ClassDecision:
     for o in CLASS_OVERRIDES:
-        if d.bug_class in o.applies_to:
+        if d.bug_class in o.applies_to and any(n in lines.text for n in o.needles):
             hits = matching_lines(lines, o.lines, 2)
             if hits:
                 ev = _merge(hits, d.evidence)

@@ -370,6 +370,7 @@ class ClassOverride(NamedTuple):
     bug_class: BugClass
     confidence: float
     reason: str
+    needles: tuple[str, ...] = ()  # plain substrings, one of which any match contains
 
 
 CLASS_OVERRIDES: tuple[ClassOverride, ...] = (
@@ -384,6 +385,7 @@ CLASS_OVERRIDES: tuple[ClassOverride, ...] = (
         0.9,
         "the BUG is raised by Rust's panic handler (rust_begin_unwind, core::panicking): a Rust "
         "panic (rust_helper_BUG alone is not enough: Rust code may call BUG() itself)",
+        ("rust_begin_unwind", "core::panicking::", "4core9panicking", "rust_kernel: panicked at"),
     ),
     ClassOverride(
         "fortify-warning",
@@ -393,5 +395,6 @@ CLASS_OVERRIDES: tuple[ClassOverride, ...] = (
         0.8,
         "FORTIFY_SOURCE's 'detected field-spanning write' / 'buffer overflow' line: a write "
         "beyond the destination object",
+        ("detected ",),
     ),
 )
