@@ -443,3 +443,49 @@ def test_title_parser_alternatives() -> None:
     existing = {full.digest}
     assert join_key(sig.digest, sig.alternative_digests, existing) == full.digest
     assert group_key(sig.version, full.value) == full.digest
+
+
+def test_title_kasan_invalid_free() -> None:
+    s = state("KASAN: double-free or invalid-free in gadgetfs_kill_sb")
+    assert apply("title-kasan-invalid-free", s)
+    assert s.title == "KASAN: invalid-free in gadgetfs_kill_sb"
+    s = state("KASAN: invalid-free in f")
+    assert apply("title-kasan-invalid-free", s) is None
+
+
+def test_title_kasan_access() -> None:
+    full = _fixture_report("mac80211-kasan-uaf-console")  # has "Read of size 1 at addr"
+    s = SigState(title="KASAN: slab-use-after-free in lockref_get", frames=[], report=full)
+    assert apply("title-kasan-access", s)
+    assert s.title == "KASAN: slab-use-after-free Read in lockref_get"
+    s = SigState(title=full.title, frames=[], report=full)  # access already there
+    assert apply("title-kasan-access", s) is None
+
+
+def test_title_machinery_function() -> None:
+    s = state("KASAN: slab-out-of-bounds Read in memcpy", [SigFrame("post_usb_notification")])
+    assert apply("title-machinery-function", s)
+    assert s.title == "KASAN: slab-out-of-bounds Read in post_usb_notification"
+    s = state("KASAN: slab-out-of-bounds Read in foo", [SigFrame("bar")])
+    assert apply("title-machinery-function", s) is None
+    s = state("KMSAN: kernel-infoleak in instrument_copy_to_user", [])  # no caller: keep
+    assert apply("title-machinery-function", s) is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["boot-post-usb-notification-4fb11127.txt", "kasan-enqueue-timer-0490b283.txt",
+     "kasan-gadgetfs-kill-sb-60b20212.txt"],
+)  # fmt: skip
+def test_symbolized_syzbot_mail_and_raw_form_share_a_signature(name: str) -> None:
+    from tests.classify.golden_inputs import CORPUS, read_headers
+    from tests.classify.test_form_invariance import desymbolize
+
+    path = CORPUS / "syzbot" / name
+    if not path.exists():
+        pytest.skip("tests/data/corpus/syzbot is not present")
+    parsed = read_headers(path.read_text(encoding="utf-8"))
+    assert parsed is not None
+    a, b = parse(parsed[1]).primary, parse(desymbolize(parsed[1])).primary
+    assert a is not None and b is not None
+    assert compute_signature(a).value == compute_signature(b).value

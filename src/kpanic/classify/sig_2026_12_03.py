@@ -46,7 +46,7 @@ VERSION = "2026-12-03"
 MACHINERY_2026_12_03 = re.compile(
     MACHINERY_2026_11_22.pattern.removesuffix(")$")
     + r"|core::panicking::[\w:]+|core::option::[\w:]+|core::result::[\w:]+"
-    r"|<core::[^>]*>::[\w:]+|rust_helper_\w+|rust_build_error)$"
+    r"|<core::[^>]*>::[\w:]+|rust_helper_\w+|rust_build_error|instrument_\w+)$"
 )
 ENTRY_2026_12_03 = re.compile(ENTRY_2026_11_22.pattern)
 
@@ -57,6 +57,14 @@ RUST_PANIC_TITLE = re.compile(
     r"|rust_kernel: panicked|panicked at|Rust panic|RUST PANIC|kernel panic: RUST PANIC)"
 )
 _TITLE_FUNC = re.compile(r" in (\S+)$")
+
+
+_KASAN_DOUBLE_FREE = re.compile(r"^KASAN: double-free or invalid-free\b")
+
+
+def _kasan_invalid_free(title: str) -> str:
+    """KASAN's header ``double-free or invalid-free`` is syzkaller's ``KASAN: invalid-free``."""
+    return _KASAN_DOUBLE_FREE.sub("KASAN: invalid-free", title)
 
 
 def _strip_source_location(title: str) -> str:
@@ -171,6 +179,51 @@ def _parser_alternatives(st: SigState) -> str | None:
     return f"alternatives from the parser: {', '.join(added)}" if added else None
 
 
+_KASAN_NO_ACCESS = re.compile(r"^(KASAN: [\w-]+) in ")
+_ACCESS_LINE = re.compile(r"\b(Read|Write) of size \d+ at addr ")
+
+
+def _kasan_access(st: SigState) -> str | None:
+    """A symbolized KASAN header naming an inlined helper loses the access type the raw title
+    has; the ``Read/Write of size N at addr`` line still gives it."""
+    m = _KASAN_NO_ACCESS.match(st.title)
+    if m is None or st.report is None:
+        return None
+    hit = _ACCESS_LINE.search(st.report.text[:4000])
+    if hit is None:
+        return None
+    old = st.title
+    st.title = f"{m.group(1)} {hit.group(1)} in " + st.title[m.end() :]
+    return f"access type from {hit.group(0).strip()!r}: {old!r} -> {st.title!r}"
+
+
+# Helpers a title must not name (syzkaller skips them for its titles too): string and copy
+# routines, KASAN/KCSAN instrumentation wrappers, atomics and bit operations. Narrower than the
+# frame skip list, which also holds allocators and lock primitives a title may rightly name.
+TITLE_HELPERS = re.compile(
+    r"^_*(?:memcpy|memmove|memset|memcmp|memchr|strlen|strnlen|strcmp|strncmp|strcpy|strncpy"
+    r"|strscpy|sized_strscpy|strcat|strncat|instrument_\w+|copy_to_user|copy_from_user"
+    r"|_copy_to_user|_copy_from_user|copy_user\w*|rep_movs_alternative|atomic_\w+|atomic64_\w+"
+    r"|arch_atomic\w*|raw_atomic\w*|test_bit|set_bit|clear_bit|change_bit"
+    r"|test_and_(?:set|clear|change)_bit|kfree|kvfree|kfree_sensitive|kmem_cache_free"
+    r"|slab_free\w*)$"
+)
+
+
+def _machinery_title_function(st: SigState) -> str | None:
+    """A title naming a helper every stack passes through (memcpy, instrument_copy_to_user)
+    names its first meaningful caller instead, as the raw log's title does."""
+    func = _TITLE_FUNC.search(st.title)
+    if func is None or not st.frames or not TITLE_HELPERS.match(func.group(1)):
+        return None
+    caller = st.frames[0].function
+    if caller == func.group(1):
+        return None
+    old = st.title
+    st.title = st.title[: func.start(1)] + caller
+    return f"{func.group(1)} is a helper: {old!r} -> {st.title!r}"
+
+
 def _not_machinery(f: SigFrame) -> bool:
     return not _is_machinery(f.function)
 
@@ -233,6 +286,11 @@ TITLE_RULES_2026_12_03: tuple[SigRule, ...] = (
         "old KASAN titles end in 'at addr ADDR'",
         title_step(kasan_at_addr, "old KASAN 'at addr' suffix"),
     ),
+    SigRule(
+        "title-kasan-invalid-free",
+        "'KASAN: double-free or invalid-free' -> 'KASAN: invalid-free', syzkaller's title",
+        title_step(_kasan_invalid_free, "KASAN free kind"),
+    ),
 )
 
 RULES_2026_12_03: tuple[SigRule, ...] = (
@@ -276,6 +334,16 @@ RULES_2026_12_03: tuple[SigRule, ...] = (
         frame_filter(lambda f: not _is_entry(f.function), "entry frames"),
     ),
     SigRule("frames-collapse-recursion", "consecutive repeats count once", collapse_recursion),
+    SigRule(
+        "title-kasan-access",
+        "a KASAN title without Read/Write gets it from the 'Read/Write of size N at addr' line",
+        _kasan_access,
+    ),
+    SigRule(
+        "title-machinery-function",
+        "a title naming a string/copy/atomic/instrumentation helper names its caller",
+        _machinery_title_function,
+    ),
     SigRule(
         "title-rust-panic",
         "a Rust panic is 'Rust panic in <function>' (its message is not its identity)",
