@@ -13,7 +13,18 @@ from kpanic.cli import main
 from kpanic.report import parse
 from tests.classify.corpus_reports import REPORT_DIR
 
-FIELDS = ("bug_class", "rust_prevents", "rust_reason", "confidence", "evidence", "signature")
+FIELDS = (
+    "bug_class",
+    "rust_prevents",
+    "rust_reason",
+    "confidence",
+    "evidence",
+    "signature",
+    "class_reason",
+    "signature_version",
+    "signature_alternatives",
+    "signature_digest",
+)
 
 
 def plain_log(tmp_path: Path, name: str) -> Path:
@@ -45,3 +56,10 @@ def test_parse_no_crash_and_readable(tmp_path: Path, capsys) -> None:
     assert main(["parse", str(plain_log(tmp_path, "510"))]) == 0
     out = capsys.readouterr().out
     assert "bug class" in out and "null-deref" in out and "safe Rust prevents" in out
+
+
+def test_parse_shows_evidence_and_reason(tmp_path: Path, capsys) -> None:
+    # 510: a GP fault whose class comes from KASAN's "null-ptr-deref in range" hint line
+    assert main(["parse", str(plain_log(tmp_path, "510"))]) == 0
+    out = capsys.readouterr().out
+    assert "KASAN: null-ptr-deref in range" in out and "why" in out

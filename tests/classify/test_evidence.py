@@ -81,3 +81,69 @@ def test_every_small_address_is_null(addr: int) -> None:
 def test_direct_map_addresses_claim_nothing(addr: int) -> None:
     guess = classify_address(addr)
     assert guess is None or "6b6b6b6b" in f"{addr:x}" or "5a5a5a5a" in f"{addr:x}"
+
+
+# --- the address and register tables (issue 10, item 8) --------------------------------------
+
+from kpanic.classify.classifier import decide  # noqa: E402
+from kpanic.classify.evidence import (  # noqa: E402
+    ADDRESS_PATTERNS,
+    ADDRESS_RANGES,
+    is_canonical,
+    register_evidence,
+)
+
+
+@pytest.mark.parametrize("row", ADDRESS_RANGES, ids=lambda r: r.id)
+def test_every_address_range_row(row) -> None:  # type: ignore[no-untyped-def]
+    for addr in (row.low, row.high - 1):
+        guess = classify_address(addr)
+        assert guess is not None and guess[0] == row.bug_class and guess[1] == row.confidence
+        assert f"{addr:#x}" in guess[2] and row.reason and guess[1] < 1
+
+
+@pytest.mark.parametrize("row", ADDRESS_PATTERNS, ids=lambda r: r.id)
+def test_every_address_pattern_row(row) -> None:  # type: ignore[no-untyped-def]
+    byte = row.pattern.pattern[:2]
+    addr = int(byte * 8, 16)
+    guess = classify_address(addr)
+    assert guess is not None and guess[0] == row.bug_class and guess[1] < 1
+
+
+def _gpf_14_with(register_value: str) -> list[str]:
+    """Corpus file 14 (a GP fault without any KASAN hint line) with RBX holding a value."""
+    report = header_report("14")
+    assert report is not None
+    text = report.text.replace("RBX: ffff880062097910", f"RBX: {register_value}")
+    return text.splitlines()
+
+
+def test_gpf_without_hint_stays_unknown_with_reason() -> None:
+    report = header_report("14")
+    assert report is not None
+    d = decide(report)
+    assert d.bug_class == "unknown" and d.reason.startswith("not enough evidence")
+    assert register_evidence(report.text.splitlines()) is None  # RAX's KASAN base is no pointer
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("6b6b6b6b6b6b6b6b", "use-after-free"),  # POISON_FREE: a freed object's field
+        ("dead000000000122", "use-after-free"),  # LIST_POISON2: after list_del()
+        ("cccccccccccccccc", "out-of-bounds"),  # SLUB red zone
+    ],
+)
+def test_gpf_register_holds_poison(value: str, expected: str) -> None:
+    lines = _gpf_14_with(value)
+    d = invalid_access(lines)
+    assert d is not None and d.bug_class == expected and d.confidence <= 0.5
+    assert d.evidence and value in d.evidence[0] and "register RBX" in d.why
+
+
+def test_non_canonical_address_reason() -> None:
+    line = "general protection fault, probably for non-canonical address 0x1234567812345678: 0000"
+    d = invalid_access([line])
+    assert d is not None and d.bug_class == "unknown" and "non-canonical" in d.why
+    assert d.evidence == [line]
+    assert not is_canonical(0x1234567812345678) and is_canonical(0xFFFF888000000000)

@@ -335,3 +335,157 @@ def test_any_input_gives_a_deterministic_signature(title: str, frames: list) -> 
     a, b = compute_signature(report), compute_signature(report)
     assert a == b and isinstance(a.value, str) and a.value
     assert len(a.value.split(" | ")) <= 2 + title.count(" | ")
+
+
+# --- rules new in 2026-12-03 ------------------------------------------------------------------
+
+
+def _fixture_report(name: str) -> CrashReport:
+    from tests.classify.golden_inputs import FIXTURES, read_headers
+
+    parsed = read_headers((FIXTURES / f"{name}.txt").read_text(encoding="utf-8"))
+    assert parsed is not None
+    report = parse(parsed[1]).primary
+    assert report is not None
+    return report
+
+
+def test_title_source_location() -> None:
+    # the symbolized header, as the parser titles it today
+    s = state(
+        "KASAN: null-ptr-deref in instrument_atomic_read_write include/linux/instrumented.h:LINE "
+        "[inline]"
+    )
+    assert apply("title-source-location", s)
+    assert s.title == "KASAN: null-ptr-deref in instrument_atomic_read_write"
+    s = state("WARNING in foo")
+    assert apply("title-source-location", s) is None
+
+
+def test_title_sanitizer_bug_prefix() -> None:
+    s = state("BUG: KMSAN: uninit-value in foo")
+    assert apply("title-sanitizer-bug-prefix", s) and s.title == "KMSAN: uninit-value in foo"
+    s = state("BUG: soft lockup in foo")
+    assert apply("title-sanitizer-bug-prefix", s) is None
+
+
+def test_title_rust_panic() -> None:
+    report = _fixture_report("rust-binder-panic-mail")
+    assert report.title.startswith("attempt to subtract with overflow in ")
+    s = SigState(title=report.title, frames=[], report=report)
+    assert apply("title-rust-panic", s)
+    assert s.title == "Rust panic in <rust_binder::process::Process>::ioctl_write_read"
+    s = SigState(title="WARNING in foo", frames=[], report=report)
+    assert apply("title-rust-panic", s) is None
+
+
+def test_title_from_tail() -> None:
+    full = _fixture_report("mac80211-kasan-uaf-console")
+    tail = _fixture_report("mac80211-kasan-uaf-console--qr-tail")
+    assert tail.title == "corrupted report (start lost) in lockref_get"
+    s = SigState(title=tail.title, frames=[], report=tail)
+    note = apply("title-from-tail", s)
+    assert note and "Freed by task" not in s.title
+    assert s.title == full.title == "KASAN: slab-use-after-free Read in lockref_get"
+    # __kasan_check_byte is a read: no Write alternative, only the pre-6.5 spelling
+    assert s.alternatives == ["KASAN: use-after-free Read in lockref_get"]
+    s = SigState(title=full.title, frames=[], report=full)  # a whole report is left alone
+    assert apply("title-from-tail", s) is None
+
+
+def test_tail_signatures_equal_full_signatures() -> None:
+    for base in ("mac80211-kasan-uaf-console", "riscv-kvm-null-deref", "rust-binder-panic-mail"):
+        full = compute_signature(_fixture_report(base))
+        tail = compute_signature(_fixture_report(f"{base}--qr-tail"))
+        assert tail.value == full.value, base
+        assert any(n.startswith("title-from-tail:") for n in tail.notes)
+
+
+def test_tail_shadow_byte_and_lost_kasan_kind() -> None:
+    from kpanic.classify.evidence import LineList
+    from kpanic.classify.tail import KASAN_FAMILIES, infer_tail, shadow_byte
+
+    tail = _fixture_report("mac80211-kasan-uaf-console--qr-tail")
+    assert shadow_byte(LineList(tail.text.splitlines())) == "fb"  # freed slab object
+    # the same tail without the 'located inside of freed' and 'Freed by task' lines: the
+    # shadow byte alone still says use-after-free
+    lines = [x for x in tail.text.splitlines() if "inside of" not in x and "Freed by" not in x]
+    tail.text = "\n".join(lines) + "\n"
+    kind = infer_tail(tail)
+    assert kind is not None and kind.bug_class == "use-after-free" and "fb" in kind.reason
+    # and without the shadow dump too: the kind is lost, every KASAN kind is an alternative
+    cut = [x for x in lines if "Memory state" not in x and " fb " not in x and "fc fc" not in x]
+    cut = [x for x in cut if "inside" not in x and "freed" not in x]
+    tail.text = "\n".join(cut) + "\n"
+    sig = compute_signature(tail)
+    assert sig.value == "KASAN: kind unknown Read in lockref_get"
+    assert "KASAN: slab-use-after-free Read in lockref_get" in sig.alternatives
+    assert len(KASAN_FAMILIES) >= 10
+
+
+def test_title_parser_alternatives() -> None:
+    # a partial report as the parser may title it: kind known, access type lost
+    tail = _fixture_report("mac80211-kasan-uaf-console--qr-tail")
+    tail.title = "KASAN: slab-use-after-free in lockref_get"
+    tail.alt_titles = [
+        "KASAN: slab-use-after-free Read in lockref_get",
+        "KASAN: slab-use-after-free Write in lockref_get",
+        "bad-access in lockref_get",  # a syzkaller category ALT: no group is keyed by it
+    ]
+    s = SigState(title=tail.title, frames=[], report=tail)
+    assert apply("title-parser-alternatives", s)
+    assert s.alternatives == tail.alt_titles[:2]
+    full = compute_signature(_fixture_report("mac80211-kasan-uaf-console"))
+    sig = compute_signature(tail)
+    assert full.value in sig.alternatives
+    from kpanic.classify.grouping import group_key, join_key
+
+    existing = {full.digest}
+    assert join_key(sig.digest, sig.alternative_digests, existing) == full.digest
+    assert group_key(sig.version, full.value) == full.digest
+
+
+def test_title_kasan_invalid_free() -> None:
+    s = state("KASAN: double-free or invalid-free in gadgetfs_kill_sb")
+    assert apply("title-kasan-invalid-free", s)
+    assert s.title == "KASAN: invalid-free in gadgetfs_kill_sb"
+    s = state("KASAN: invalid-free in f")
+    assert apply("title-kasan-invalid-free", s) is None
+
+
+def test_title_kasan_access() -> None:
+    full = _fixture_report("mac80211-kasan-uaf-console")  # has "Read of size 1 at addr"
+    s = SigState(title="KASAN: slab-use-after-free in lockref_get", frames=[], report=full)
+    assert apply("title-kasan-access", s)
+    assert s.title == "KASAN: slab-use-after-free Read in lockref_get"
+    s = SigState(title=full.title, frames=[], report=full)  # access already there
+    assert apply("title-kasan-access", s) is None
+
+
+def test_title_machinery_function() -> None:
+    s = state("KASAN: slab-out-of-bounds Read in memcpy", [SigFrame("post_usb_notification")])
+    assert apply("title-machinery-function", s)
+    assert s.title == "KASAN: slab-out-of-bounds Read in post_usb_notification"
+    s = state("KASAN: slab-out-of-bounds Read in foo", [SigFrame("bar")])
+    assert apply("title-machinery-function", s) is None
+    s = state("KMSAN: kernel-infoleak in instrument_copy_to_user", [])  # no caller: keep
+    assert apply("title-machinery-function", s) is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["boot-post-usb-notification-4fb11127.txt", "kasan-enqueue-timer-0490b283.txt",
+     "kasan-gadgetfs-kill-sb-60b20212.txt"],
+)  # fmt: skip
+def test_symbolized_syzbot_mail_and_raw_form_share_a_signature(name: str) -> None:
+    from tests.classify.golden_inputs import CORPUS, read_headers
+    from tests.classify.test_form_invariance import desymbolize
+
+    path = CORPUS / "syzbot" / name
+    if not path.exists():
+        pytest.skip("tests/data/corpus/syzbot is not present")
+    parsed = read_headers(path.read_text(encoding="utf-8"))
+    assert parsed is not None
+    a, b = parse(parsed[1]).primary, parse(desymbolize(parsed[1])).primary
+    assert a is not None and b is not None
+    assert compute_signature(a).value == compute_signature(b).value

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kpanic.classify.model import BUG_CLASSES
+from kpanic.classify.signature import CURRENT
 from kpanic.cli import main
 from tests.classify.corpus_reports import REPORT_DIR
 
@@ -98,6 +99,6 @@ def test_signature_show_and_versions(logs: Path, capsys: pytest.CaptureFixture[s
     assert rows[0]["signature"] == "UBSAN: array-index-out-of-bounds in arch_uprobe_analyze_insn"
     assert any(n.startswith("frames-top:") for n in rows[0]["notes"])
     code, out, _ = run(capsys, "signature", "versions")
-    assert code == 0 and "2026-11-22 (current)" in out and "frames-drop-inline" in out
+    assert code == 0 and f"{CURRENT} (current)" in out and "frames-drop-inline" in out
     with pytest.raises(SystemExit):
         main(["signature", "diff", "--from", "1999-01-01", str(logs)])

@@ -14,7 +14,7 @@ from kpanic.classify.verdicts import RUST_VERDICTS
 
 #: Version of the classifier's output (class, verdict, language); bump it with a dated string
 #: whenever a change moves any classification. Signatures carry their own dated version.
-CLASSIFIER_VERSION = "2026-11-22"
+CLASSIFIER_VERSION = "2026-12-03"
 
 __all__ = [
     "BUG_CLASSES",

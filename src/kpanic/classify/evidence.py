@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import NamedTuple
+
+from kpanic.classify.model import BugClass
 
 
 class Decision(NamedTuple):
-    bug_class: str
+    bug_class: BugClass
     confidence: float
     evidence: list[str]
     why: str
@@ -23,6 +26,15 @@ class Decision(NamedTuple):
 
 Lines = Sequence[str]
 Resolver = Callable[[Lines], "Decision | None"]
+
+
+class LineList(list[str]):
+    """A report's lines with their joined text, so a pattern that is nowhere in the report is
+    rejected by one search over the text instead of one per line."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        super().__init__(lines)
+        self.text = "\n".join(self)
 
 _HEX = r"(?:0x)?([0-9a-fA-F]{4,16})"
 
@@ -55,29 +67,154 @@ KASAN_SHADOW_OFFSETS = (0xDFFFFC0000000000, 0xDFFF800000000000, 0xDFFFA000000000
 LIST_POISON_BASE = 0xDEAD000000000000  # POISON_POINTER_DELTA on 64-bit
 
 
-def classify_address(addr: int) -> tuple[str, float, str] | None:
+class AddressRange(NamedTuple):
+    """A faulting address in [low, high) means ``bug_class``; ``reason`` is formatted with
+    the address as ``{addr:#x}``."""
+
+    id: str
+    low: int
+    high: int
+    bug_class: BugClass
+    confidence: float
+    reason: str
+
+
+class AddressPattern(NamedTuple):
+    """A faulting address whose 16 hex digits match ``pattern`` (slab poison bytes)."""
+
+    id: str
+    pattern: re.Pattern[str]
+    bug_class: BugClass
+    confidence: float
+    reason: str
+
+
+#: What a faulting address says by itself, tried in order (ranges first, then byte patterns).
+ADDRESS_RANGES: tuple[AddressRange, ...] = (
+    AddressRange("null", 0, NULL_LIMIT, "null-deref", 0.9,
+                 "address {addr:#x} is below 64 KiB: a NULL pointer + offset"),
+    AddressRange("err-ptr", 0xFFFFFFFFFFFFF000, 1 << 64, "null-deref", 0.6,
+                 "address {addr:#x} is an ERR_PTR: an error code used as a pointer "
+                 "(unchecked result)"),
+    *(
+        AddressRange(f"kasan-shadow-null-{i}", base, base + (NULL_LIMIT >> 3), "null-deref", 0.8,
+                     "address {addr:#x} is KASAN's shadow of a NULL pointer + offset")
+        for i, base in enumerate(KASAN_SHADOW_OFFSETS)
+    ),
+    AddressRange("err-ptr-32", 0xFFFFF000, 1 << 32, "null-deref", 0.5,
+                 "address {addr:#x} is a 32-bit ERR_PTR: an error code used as a pointer "
+                 "(unchecked result)"),
+    AddressRange("list-poison", LIST_POISON_BASE, LIST_POISON_BASE + 0x1000, "use-after-free",
+                 0.7, "address {addr:#x} is LIST_POISON (0xdead000000000100/122 + offset): a "
+                 "list entry used after list_del()"),
+    AddressRange("list-poison-32", 0x00100100, 0x00100100 + 0x100, "use-after-free", 0.6,
+                 "address {addr:#x} is 32-bit LIST_POISON1 (0x00100100): a list entry used after "
+                 "list_del()"),
+    AddressRange("list-poison2-32", 0x00200200, 0x00200200 + 0x100, "use-after-free", 0.6,
+                 "address {addr:#x} is 32-bit LIST_POISON2 (0x00200200): a list entry used after "
+                 "list_del()"),
+)  # fmt: skip
+ADDRESS_PATTERNS: tuple[AddressPattern, ...] = (
+    AddressPattern("poison-free", re.compile(r"6b6b6b6b"), "use-after-free", 0.75,
+                   "address {addr:#x} holds POISON_FREE bytes (0x6b): read from a freed object"),
+    AddressPattern("poison-inuse", re.compile(r"5a5a5a5a"), "uninit", 0.6,
+                   "address {addr:#x} holds POISON_INUSE bytes (0x5a): a never-written field of "
+                   "a fresh slab object"),
+    AddressPattern("redzone-active", re.compile(r"cccccccc"), "out-of-bounds", 0.6,
+                   "address {addr:#x} holds SLUB_RED_ACTIVE bytes (0xcc): read from the red "
+                   "zone beyond a live object"),
+    AddressPattern("redzone-inactive", re.compile(r"bbbbbbbb"), "use-after-free", 0.5,
+                   "address {addr:#x} holds SLUB_RED_INACTIVE bytes (0xbb): the red zone of a "
+                   "freed object"),
+)  # fmt: skip
+
+
+def classify_address(addr: int) -> tuple[BugClass, float, str] | None:
     """What a faulting address says by itself (class, confidence, why), or None."""
+    for r in ADDRESS_RANGES:
+        if r.low <= addr < r.high:
+            return r.bug_class, r.confidence, r.reason.format(addr=addr)
     text = f"{addr:016x}"
-    if addr < NULL_LIMIT:
-        return "null-deref", 0.9, f"address {addr:#x} is below 64 KiB: a NULL pointer + offset"
-    if addr >= 0xFFFFFFFFFFFFF000:
-        return (
-            "null-deref",
-            0.6,
-            f"address {addr:#x} is an ERR_PTR: an error code used as a pointer (unchecked result)",
-        )
-    if any(base <= addr < base + (NULL_LIMIT >> 3) for base in KASAN_SHADOW_OFFSETS):
-        return "null-deref", 0.8, f"address {addr:#x} is KASAN's shadow of a NULL pointer + offset"
-    if LIST_POISON_BASE <= addr < LIST_POISON_BASE + 0x1000:
-        return "use-after-free", 0.7, f"address {addr:#x} is LIST_POISON: entry used after list_del"
-    if "6b6b6b6b" in text:
-        return "use-after-free", 0.75, f"address {addr:#x} holds POISON_FREE bytes (0x6b): freed"
-    if "5a5a5a5a" in text:
-        return "uninit", 0.6, f"address {addr:#x} holds POISON_INUSE bytes (0x5a): never written"
+    for p in ADDRESS_PATTERNS:
+        if p.pattern.search(text):
+            return p.bug_class, p.confidence, p.reason.format(addr=addr)
     return None
 
 
+def is_canonical(addr: int) -> bool:
+    """x86-64/arm64 48-bit canonical form: bits 63..47 all equal."""
+    top = addr >> 47
+    return top == 0 or top == (1 << 17) - 1
+
+
+# Register dumps: x86 "RAX: 6b6b6b6b6b6b6b6b", arm64 "x0 : ...", riscv "a0 : ...".
+_REGISTER = re.compile(r"(?<![\w:])([A-Za-z][A-Za-z0-9]{0,3}) ?: ?([0-9a-f]{16})\b")
+_NOT_REGISTERS = frozenset(
+    {"CR2", "CR0", "CR3", "CR4", "DR0", "DR1", "DR2", "DR3", "DR6", "DR7", "PKRU", "pc", "lr",
+     "sp", "RIP", "RSP", "EFLAGS", "ORIG_RAX"}
+)  # fmt: skip
+
+
+# Every value classify_address gives a non-NULL class holds one of these (a cheap prefilter).
+_POISON_HEX = re.compile(
+    r"6b6b6b6b|5a5a5a5a|cccccccc|bbbbbbbb|dead000000000|00000000001001|00000000002002"
+)
+
+
+def register_evidence(lines: Lines) -> Decision | None:
+    """A fault that names no address: a register holding poison or LIST_POISON is the likely
+    bad pointer (the faulting instruction dereferenced it)."""
+    text = lines.text if isinstance(lines, LineList) else "\n".join(lines)
+    if not _POISON_HEX.search(text):
+        return None
+    for line in lines:
+        if not _POISON_HEX.search(line):
+            continue
+        for m in _REGISTER.finditer(line):
+            name, value = m.group(1), int(m.group(2), 16)
+            if name in _NOT_REGISTERS or value < NULL_LIMIT:
+                continue  # small values are counters and flags, not pointers
+            guess = classify_address(value)
+            if guess is not None and guess[0] != "null-deref":
+                why = f"register {name}: {guess[2]} (the likely bad pointer; no address printed)"
+                return Decision(guess[0], min(guess[1], 0.5), [line], why)
+    return None
+
+
+@lru_cache(maxsize=512)
+def _multiline(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The pattern with ``^``/``$`` at every line: any match inside one line is then also a
+    match in the joined text, so a miss there is a miss in every line."""
+    return re.compile(pattern.pattern, pattern.flags | re.M)
+
+
+def matching_lines(lines: Lines, pattern: re.Pattern[str], limit: int) -> list[str]:
+    """Up to ``limit`` distinct lines in which ``pattern`` matches, in order, found by
+    searching the joined text (one C-level scan) and checking each hit's own line."""
+    text = lines.text if isinstance(lines, LineList) else "\n".join(lines)
+    scan = _multiline(pattern)
+    out: list[str] = []
+    pos = 0
+    while len(out) < limit:
+        m = scan.search(text, pos)
+        if m is None:
+            break
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.start())
+        end = len(text) if end < 0 else end
+        line = text[start:end]
+        if pattern.search(line) and line not in out:
+            out.append(line)
+        pos = end + 1
+        if pos > len(text):
+            break
+    return out
+
+
 def _first(lines: Lines, pattern: re.Pattern[str]) -> tuple[str, re.Match[str]] | None:
+    text = lines.text if isinstance(lines, LineList) else "\n".join(lines)
+    if not _multiline(pattern).search(text):
+        return None  # a hit inside one line is a hit in the text: nothing is lost
     for line in lines:
         m = pattern.search(line)
         if m:
@@ -109,13 +246,22 @@ def invalid_access(lines: Lines) -> Decision | None:
         found = _first(lines, pattern)
         if not found:
             continue
-        guess = classify_address(int(found[1].group(1), 16))
+        addr = int(found[1].group(1), 16)
+        guess = classify_address(addr)
         if guess:
             return Decision(guess[0], guess[1], [found[0]], f"{kind}: {guess[2]}")
-        return Decision("unknown", 0.4, [found[0]], f"{kind}: a wild kernel address")
+        regs = register_evidence(lines)
+        if regs is not None:
+            return regs._replace(evidence=[found[0], *regs.evidence])
+        if not is_canonical(addr):
+            why = f"{kind}: {addr:#x} is non-canonical, a corrupted pointer; its kind is unknown"
+            return Decision("unknown", 0.4, [found[0]], why)
+        return Decision("unknown", 0.4, [found[0]], f"{kind}: a wild kernel address, no pattern")
     hit = _first(lines, _KASAN_OLD_GPF)
     if hit:
         return Decision("null-deref", 0.6, [hit[0]], "kasan: GPF could be a NULL-ptr deref")
+    if gpf:
+        return register_evidence(lines)
     return None
 
 
@@ -135,7 +281,7 @@ def tag_mismatch(lines: Lines) -> Decision | None:
     return Decision("out-of-bounds", 0.5, ev, "tag mismatch with no free stack")
 
 
-_UBSAN_TEXT: tuple[tuple[re.Pattern[str], str, float], ...] = (
+_UBSAN_TEXT: tuple[tuple[re.Pattern[str], BugClass, float], ...] = (
     (re.compile(r"shift exponent|shift-out-of-bounds"), "arithmetic", 0.9),
     (
         re.compile(r"(signed|unsigned)? ?integer overflow|negation of|division by zero"),
@@ -174,7 +320,7 @@ def odebug(lines: Lines) -> Decision | None:
     return Decision("assertion", 0.7, [hit[0]], f"debugobjects state check: {op} {state}")
 
 
-_SLUB: tuple[tuple[re.Pattern[str], str, float], ...] = (
+_SLUB: tuple[tuple[re.Pattern[str], BugClass, float], ...] = (
     (re.compile(r"Object already free"), "invalid-free", 0.9),
     (re.compile(r"Poison overwritten"), "use-after-free", 0.7),
     (re.compile(r"Redzone overwritten"), "out-of-bounds", 0.8),

@@ -28,16 +28,22 @@ _NONPRINT = re.compile(r"[^\x20-\x7e]")
 
 def strip_compiler_suffix(name: str) -> str:
     """``foo.isra.0`` -> ``foo``; ``do_con_write.part.NUM`` -> ``do_con_write``."""
+    if "." not in name:  # fast path: most names have no suffix
+        return name
     return _COMPILER_SUFFIX.sub("", name)
 
 
 def strip_rust_hash(name: str) -> str:
     """Legacy-mangled Rust names keep a ``::h0123456789abcdef`` hash per build."""
+    if "::h" not in name:
+        return name
     return _RUST_HASH.sub("", name)
 
 
 def strip_tool_prefix(name: str) -> str:
     """``__cfi_foo`` (kCFI preamble), ``__pfx_foo`` (padding) -> ``foo``."""
+    if not name.startswith("__"):
+        return name
     return _TOOL_PREFIX.sub("", name)
 
 

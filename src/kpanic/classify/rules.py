@@ -12,14 +12,17 @@ crash type (``KASAN-USE-AFTER-FREE-READ``), used only when no title rule matched
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
+
+from kpanic.classify.model import BugClass
 
 
 class ClassRule(NamedTuple):
     id: str
     title: str | None  # regex searched in the title
     type: str | None  # regex matched (re.match) against the crash type
-    bug_class: str
+    bug_class: BugClass
     confidence: float
     lines: str | None = None  # regex: report lines matching it are the evidence
     resolve: str | None = None  # evidence resolver for ambiguous reports
@@ -346,6 +349,7 @@ _COMPILED: list[tuple[ClassRule, re.Pattern[str] | None, re.Pattern[str] | None]
 ]
 
 
+@lru_cache(maxsize=4096)
 def match_rule(title: str, crash_type: str) -> ClassRule | None:
     """The first rule whose title pattern (or, for type rules, type pattern) matches."""
     for rule, title_re, type_re in _COMPILED:
@@ -354,3 +358,43 @@ def match_rule(title: str, crash_type: str) -> ClassRule | None:
         if title_re is None and type_re is not None and type_re.match(crash_type or ""):
             return rule
     return None
+
+
+class ClassOverride(NamedTuple):
+    """A report line that says more than its title: when the decided class is one of
+    ``applies_to`` and a line matches ``lines``, the class becomes ``bug_class``."""
+
+    id: str
+    applies_to: frozenset[str]
+    lines: re.Pattern[str]
+    bug_class: BugClass
+    confidence: float
+    reason: str
+    needles: tuple[str, ...] = ()  # plain substrings, one of which any match contains
+
+
+CLASS_OVERRIDES: tuple[ClassOverride, ...] = (
+    ClassOverride(
+        "rust-bug-frames",
+        frozenset({"assertion", "unknown"}),
+        re.compile(
+            r"\brust_begin_unwind\b|\bcore::panicking::|_RNvNtCs\w+_4core9panicking"
+            r"|rust_kernel: panicked at"
+        ),
+        "rust-panic",
+        0.9,
+        "the BUG is raised by Rust's panic handler (rust_begin_unwind, core::panicking): a Rust "
+        "panic (rust_helper_BUG alone is not enough: Rust code may call BUG() itself)",
+        ("rust_begin_unwind", "core::panicking::", "4core9panicking", "rust_kernel: panicked at"),
+    ),
+    ClassOverride(
+        "fortify-warning",
+        frozenset({"assertion", "unknown"}),
+        re.compile(r"detected field-spanning write|detected buffer overflow|: detected .*overflow"),
+        "out-of-bounds",
+        0.8,
+        "FORTIFY_SOURCE's 'detected field-spanning write' / 'buffer overflow' line: a write "
+        "beyond the destination object",
+        ("detected ",),
+    ),
+)
