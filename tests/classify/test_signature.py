@@ -301,7 +301,14 @@ def test_corpus_merge_and_split(version: str) -> None:
         f"signatures, merged {len(diff.merges)}, split {len(diff.splits)}"
     )
     assert len(pairs) >= 700
-    assert diff.merges == []
+    # The only merges allowed: syzkaller titles a report "... in corrupted" while the report
+    # itself names the function another report of the same kind is titled with (the parser
+    # now finds it; e.g. corpus 325/326, "PANIC: double fault in __udp6_lib_lookup").
+    for m in diff.merges:
+        named = [t for t in m.into if not t.endswith(" in corrupted")]
+        assert len(named) == 1 and all(
+            t == named[0] or t == named[0].rsplit(" in ", 1)[0] + " in corrupted" for t in m.into
+        ), m
     for s in diff.splits:
         assert s.key.endswith(" in corrupted") or " in " not in s.key, s.key
     assert len(diff.splits) <= 12
@@ -382,7 +389,9 @@ def test_title_rust_panic() -> None:
 def test_title_from_tail() -> None:
     full = _fixture_report("mac80211-kasan-uaf-console")
     tail = _fixture_report("mac80211-kasan-uaf-console--qr-tail")
-    assert tail.title == "corrupted report (start lost) in lockref_get"
+    # The parser titles this tail itself now; the rule is for tails it cannot title.
+    assert tail.title == full.title
+    tail.title = "corrupted report (start lost) in lockref_get"
     s = SigState(title=tail.title, frames=[], report=tail)
     note = apply("title-from-tail", s)
     assert note and "Freed by task" not in s.title
@@ -398,7 +407,6 @@ def test_tail_signatures_equal_full_signatures() -> None:
         full = compute_signature(_fixture_report(base))
         tail = compute_signature(_fixture_report(f"{base}--qr-tail"))
         assert tail.value == full.value, base
-        assert any(n.startswith("title-from-tail:") for n in tail.notes)
 
 
 def test_tail_shadow_byte_and_lost_kasan_kind() -> None:
@@ -417,6 +425,7 @@ def test_tail_shadow_byte_and_lost_kasan_kind() -> None:
     cut = [x for x in lines if "Memory state" not in x and " fb " not in x and "fc fc" not in x]
     cut = [x for x in cut if "inside" not in x and "freed" not in x]
     tail.text = "\n".join(cut) + "\n"
+    tail.title = "corrupted report (start lost) in lockref_get"  # what the parser cannot know
     sig = compute_signature(tail)
     assert sig.value == "KASAN: kind unknown Read in lockref_get"
     assert "KASAN: slab-use-after-free Read in lockref_get" in sig.alternatives
