@@ -22,7 +22,7 @@ from kpanic.qr.image import locate, own, zxing_stage
 from kpanic.qr.image.budget import Budget, OutOfTime
 from kpanic.qr.image.candidates import Candidate
 from kpanic.qr.image.kind import classify, describe_foreign
-from kpanic.qr.image.loading import load_gray
+from kpanic.qr.image.loading import load
 from kpanic.qr.image.result import PhotoResult
 
 FINDER_LONG_SIDE = 4100  # finder search image size cap (long side); small modules need full res
@@ -147,8 +147,35 @@ def decode_photo(
     miss costs at most the budget plus one short step (about 10%).
     """
     budget = Budget(time_budget)
-    gray = load_gray(source)
+    loaded = load(source)
     search = _Search(budget)
+    located = False
+    for i, gray in enumerate(loaded.frames):
+        if i and budget.expired():
+            break
+        # later frames share what is left; the first frame of a still image gets it all
+        share = (
+            Budget(budget.left() / (len(loaded.frames) - i))
+            if i or len(loaded.frames) > 1
+            else budget
+        )
+        found = _decode_frame(gray, share, search)
+        if isinstance(found, PhotoResult):
+            found.elapsed = budget.elapsed()
+            found.notes = list(loaded.notes)
+            if len(loaded.frames) > 1:
+                found.notes.append(f"read from frame {i + 1} of {len(loaded.frames)}")
+            return found
+        located |= found
+    err = _failure(search, located)
+    if loaded.notes:
+        err = _with_notes(err, loaded.notes)
+    raise err
+
+
+def _decode_frame(gray: np.ndarray, budget: Budget, search: _Search) -> PhotoResult | bool:
+    """The panic read from one frame, or whether a symbol was located in it."""
+    search.budget = budget
     zx = zxing_stage.run(gray, budget, accept=lambda h: search.take(h.payload))
     for hit in zx.hits:
         if classify(hit.payload) != "foreign":
@@ -163,7 +190,13 @@ def decode_photo(
         return PhotoResult(
             res.payload, res.version, method, budget.elapsed(), res.corrected, res.erasures
         )
-    raise _failure(search, bool(cands))
+    return bool(cands)
+
+
+def _with_notes(err: PhotoDecodeError, notes: list[str]) -> PhotoDecodeError:
+    out = PhotoDecodeError(err.reason, f"{err} ({'; '.join(notes)})")
+    out.foreign = err.foreign
+    return out
 
 
 def _failure(search: _Search, located: bool) -> PhotoDecodeError:
