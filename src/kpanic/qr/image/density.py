@@ -20,8 +20,33 @@ def finder_runs(gray: Gray, stride: int = 4) -> tuple[npt.NDArray[np.int32], ...
     """(x, y) image positions of the 1:1:3:1:1 runs found, dark-centred ones first (what
     zxing sees on the image) then light-centred ones (what it sees on the inverted image).
     Each is weighted by ``stride / 4``: positions repeat so counts compare across strides."""
+    (a, _ua), (b, _ub) = _hits(gray, stride)
+    rep = max(1, stride // 4)
+    return np.repeat(a, rep, axis=0), np.repeat(b, rep, axis=0)
+
+
+def module_estimate(gray: Gray) -> float | None:
+    """Pixels per module where the 1:1:3:1:1 runs are densest (a QR code's data area and
+    finders are full of them), or None when there are too few to tell."""
+    (a, ua), (b, ub) = _hits(gray, stride_for(gray))
+    pts, units = np.concatenate([a, b]), np.concatenate([ua, ub])
+    if len(pts) < 12:
+        return None
+    cell = 96
+    keys = (pts[:, 1] // cell) * (gray.shape[1] // cell + 1) + pts[:, 0] // cell
+    counts = np.bincount(keys)
+    best = np.argsort(counts)[::-1][:9]  # the densest cells, a code spans several
+    sel = np.isin(keys, best[counts[best] >= 3])
+    if np.count_nonzero(sel) < 12:
+        return None
+    return float(np.median(units[sel]))
+
+
+def _hits(
+    gray: Gray, stride: int
+) -> tuple[tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]], ...]:
     rows = gray[::stride]
-    none = np.zeros((0, 2), np.int32)
+    none = (np.zeros((0, 2), np.int32), np.zeros(0, np.float32))
     if rows.size == 0:
         return none, none
     w = rows.shape[1]
@@ -49,7 +74,7 @@ def finder_runs(gray: Gray, stride: int = 4) -> tuple[npt.NDArray[np.int32], ...
         centre = starts[hit + 2] + lengths[hit + 2] // 2  # middle of the 3-module core
         row, col = np.divmod(centre, w + 1)
         pts = np.stack([col, row * stride], axis=1).astype(np.int32)
-        out.append(np.repeat(pts, max(1, stride // 4), axis=0))
+        out.append((pts, unit[hit]))
     return out[0], out[1]
 
 

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from kpanic.errors import PhotoDecodeError
-from kpanic.qr.image import locate, own, zxing_stage
+from kpanic.qr.image import diagnose, locate, own, zxing_stage
 from kpanic.qr.image.budget import Budget, OutOfTime
 from kpanic.qr.image.candidates import Candidate
 from kpanic.qr.image.kind import classify, describe_foreign
@@ -146,7 +146,10 @@ def decode_photo(
     ``time_budget`` bounds the whole decode, loading included: every stage checks it, so a
     miss costs at most the budget plus one short step (about 10%).
     """
-    budget = Budget(time_budget)
+    total = Budget(time_budget)
+    # the decode proper gets 90%; the advice on a miss (fixed cost, never budget-dependent)
+    # and the last step's overrun fit in the rest
+    budget = Budget(0.9 * total.seconds)
     loaded = load(source)
     search = _Search(budget)
     located = False
@@ -168,8 +171,11 @@ def decode_photo(
             return found
         located |= found
     err = _failure(search, located)
-    if loaded.notes:
-        err = _with_notes(err, loaded.notes)
+    notes = list(loaded.notes)
+    if err.reason in ("no-code-found", "too-damaged"):
+        notes += diagnose.advice(loaded.frames[0])
+    if notes:
+        err = _with_notes(err, notes)
     raise err
 
 
@@ -194,7 +200,7 @@ def _decode_frame(gray: np.ndarray, budget: Budget, search: _Search) -> PhotoRes
 
 
 def _with_notes(err: PhotoDecodeError, notes: list[str]) -> PhotoDecodeError:
-    out = PhotoDecodeError(err.reason, f"{err} ({'; '.join(notes)})")
+    out = PhotoDecodeError(err.reason, f"{err}. {'. '.join(n[0].upper() + n[1:] for n in notes)}.")
     out.foreign = err.foreign
     return out
 
