@@ -44,11 +44,10 @@ def glare() -> np.ndarray:
 
 
 def covered() -> np.ndarray:
-    """A finger-grey blob over the top-right finder pattern."""
+    """A big finger over the top-right finder and a third of the code: beyond correction."""
     c = page(CODE)
-    n = len(V[10]["matrix"])
     y0, x0 = (1200 - CODE.shape[0]) // 2, (1600 - CODE.shape[1]) // 2
-    c[y0 : y0 + 8 * 12 + 10, x0 + 8 * (4 + n - 8) - 10 : x0 + CODE.shape[1]] = 190
+    c[y0 : y0 + CODE.shape[0] // 2, x0 + CODE.shape[1] // 2 :] = 190
     return c
 
 

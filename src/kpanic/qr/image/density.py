@@ -93,3 +93,39 @@ def runs_in(hits: npt.NDArray[np.int32], box: tuple[int, int, int, int]) -> int:
     x0, y0, x1, y1 = box
     x, y = hits[:, 0], hits[:, 1]
     return int(np.count_nonzero((x >= x0) & (x < x1) & (y >= y0) & (y < y1)))
+
+
+def code_box(
+    gray: Gray, runs: tuple[npt.NDArray[np.int32], ...], cell: int = 64
+) -> tuple[int, int, int, int] | None:
+    """The box around the densest connected cluster of finder-like runs: where a code too
+    small for zxing most likely is (its data area is full of such runs), with a margin.
+    Each polarity is clustered on its own; sensor noise spreads runs evenly, a code does not,
+    so the polarity whose peak stands highest above its median cell wins."""
+    h, w = gray.shape
+    gh, gw = h // cell + 1, w // cell + 1
+    best: tuple[float, npt.NDArray[np.float32]] | None = None
+    for pts in runs:
+        if len(pts) < 20:
+            continue
+        counts = np.bincount((pts[:, 1] // cell) * gw + pts[:, 0] // cell, minlength=gh * gw)
+        grid = counts.reshape(gh, gw).astype(np.float32)
+        contrast = float(grid.max()) / (float(np.median(grid)) + 1.0)
+        if best is None or contrast > best[0]:
+            best = (contrast, grid)
+    if best is None or best[0] < 4:
+        return None
+    grid = best[1]
+    peak, floor = float(grid.max()), float(np.median(grid))
+    mask = (grid >= max(0.25 * peak, 3 * floor + 1)).astype(np.uint8)
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    _n, labels = cv2.connectedComponents(mask, connectivity=8)
+    py, px = np.unravel_index(int(np.argmax(grid)), grid.shape)
+    ys, xs = np.nonzero(labels == labels[py, px])
+    x0, x1 = int(xs.min()) * cell, int(xs.max() + 1) * cell
+    y0, y1 = int(ys.min()) * cell, int(ys.max() + 1) * cell
+    pad = max(x1 - x0, y1 - y0) // 6
+    box = (max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad))
+    if (box[2] - box[0]) * (box[3] - box[1]) > 0.6 * w * h:
+        return None  # the whole picture: no crop to gain
+    return box

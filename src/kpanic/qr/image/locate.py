@@ -202,3 +202,36 @@ def candidate_versions(t: Triple, spread: int = 2) -> list[int]:
     centre = int(round(est))
     vs = sorted(range(centre - spread, centre + spread + 1), key=lambda v: abs(v - est))
     return [v for v in vs if 1 <= v <= 40]
+
+
+MAX_PAIRS = 4  # finder pairs tried when no L-shaped triple decodes (a corner covered)
+
+
+def completed_triples(finders: list[Finder], limit: int = 8) -> list[Triple]:
+    """Triples with a third finder put where a covered one must be, from pairs of finders.
+
+    A finger or the bezel over one corner leaves two finders: along an edge (the third is
+    square to them, on either side, at either end) or on the diagonal (the third is at the
+    right-angle corner, on either side). The assumed finder is the seen one moved there, so
+    the usual corner fit applies; the known-module score then says whether it was right.
+    """
+    out: list[Triple] = []
+    pairs = [
+        (a, b)
+        for i, a in enumerate(finders)
+        for b in finders[i + 1 :]
+        if max(a.size, b.size) < 1.3 * min(a.size, b.size)
+        and np.linalg.norm(a.centre - b.centre) > 3 * max(a.size, b.size)
+    ][:MAX_PAIRS]
+    for a, b in pairs:
+        d = b.centre - a.centre
+        perp = np.array([-d[1], d[0]])
+        guesses = [a.centre + perp, a.centre - perp, b.centre + perp, b.centre - perp]
+        mid, half = (a.centre + b.centre) / 2, perp / 2
+        guesses += [mid + half, mid - half]
+        for g in guesses:
+            src = a if np.linalg.norm(g - a.centre) < np.linalg.norm(g - b.centre) else b
+            shift = g - src.centre
+            ghost = Finder(g, src.quad + shift, src.size)
+            out += triples([a, b, ghost], limit=1)
+    return out[:limit] if len(out) > limit else out

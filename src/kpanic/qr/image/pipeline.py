@@ -27,6 +27,7 @@ from kpanic.qr.image.result import PhotoResult
 
 FINDER_LONG_SIDE = 4100  # finder search image size cap (long side); small modules need full res
 MAX_TRIPLES = 3  # finder triples tried per polarity
+MAX_DECODES = 8  # located symbols (best known-module agreement first) given a full decode
 # One contour pass costs about 0.1 s per megapixel (threshold + findContours, 2-core VM, on
 # photos and on fake-finder tilings alike): the search image is shrunk to what the budget
 # still affords for both passes and both polarities.
@@ -55,7 +56,10 @@ def _finder_candidates(
         img = cv2.bitwise_not(small) if inverted else small
         finders = locate.find_finders(img, budget=budget)
         budget.check()
-        for t in locate.triples(finders, limit=MAX_TRIPLES):
+        found = locate.triples(finders, limit=MAX_TRIPLES)
+        # a covered corner: complete pairs (tried after every real triple of this polarity)
+        found += locate.completed_triples(finders)
+        for t in found:
             by_version = {}
             for v in locate.candidate_versions(t):
                 c = locate.corners_for_version(t, v)
@@ -116,20 +120,25 @@ def _own_stages(
     pols = [False, True]
     if cands and cands[0].inverted:
         pols = [True, False]
+    # score every located symbol's versions first (cheap), then decode the best-scoring ones:
+    # a completed pair gives several hypotheses, only one of them right
+    ranked: list[tuple[float, int, Candidate, np.ndarray]] = []
     for cand, by_version in _finder_candidates(gray, pols, cands, budget):
         budget.check()
         img = prepare(bool(cand.inverted))
-        ranked = own.best_version(img, by_version, budget)
-        for score, version in ranked[:2]:
-            if score < 0.2:
-                continue
-            res = own.decode_corners(img, by_version[version], version, budget)
-            if isinstance(res, own.OwnResult):
-                if search.take(res.payload):
-                    return res, "finders-grid-soft-rs"
-                continue
-            search.failures.append(res)
+        for score, version in own.best_version(img, by_version, budget)[:2]:
+            if score >= 0.2:
+                ranked.append((score, version, cand, by_version[version]))
         cands.append(cand)
+    ranked.sort(key=lambda r: -r[0])
+    for _score, version, cand, corners in ranked[:MAX_DECODES]:
+        budget.check()
+        res = own.decode_corners(prepare(bool(cand.inverted)), corners, version, budget)
+        if isinstance(res, own.OwnResult):
+            if search.take(res.payload):
+                return res, "finders-grid-soft-rs"
+            continue
+        search.failures.append(res)
     return None
 
 

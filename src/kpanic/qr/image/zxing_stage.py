@@ -198,6 +198,8 @@ def run(
     out.cands.sort(key=lambda c: -c.side())
     del out.cands[MAX_CANDIDATES:]
     box = _crop_box(out.cands, gray.shape)
+    if box is None:  # nothing located: where the finder-like runs cluster (a far-away code)
+        box = density.code_box(gray, runs)
     if box is not None:
         x0, y0, x1, y1 = box
         base, off = gray[y0:y1, x0:x1], (x0, y0)
@@ -206,7 +208,13 @@ def run(
     pols = [False, True]
     if out.cands and out.cands[0].inverted is not None:
         pols = [bool(out.cands[0].inverted)]
+    if box is not None and not out.cands:  # a small far-away code: resample it bigger
+        side = max(box[2] - box[0], box[3] - box[1])
+        scales = [3.0, 4.0] if side < 900 else [2.0]
+    else:
+        scales = []
     for scale, blur, binarizer, tag in (
+        *((s_, 0.0, la, f"zxing-crop{s_:.0f}x") for s_ in scales),
         (1.5, 0.0, la, "zxing-upscaled"),
         (1.0, 0.0, gh, "zxing-globalhist"),
         (2.0, 0.0, la, "zxing-upscaled2"),
