@@ -2,13 +2,17 @@
 
 Every stage asks the budget before it starts something it cannot interrupt (a zxing call, a
 contour pass, a grid fit) and stops when it is spent, so a miss costs at most the budget plus
-the longest single step. Elapsed time is the larger of wall-clock and this process's CPU time:
-OpenCV may use several threads, and the budget is a promise about CPU as much as about latency.
+the longest single step. Elapsed time is this process's CPU time (all its threads: OpenCV may
+use several), so the result does not depend on how busy the machine is; wall-clock time is a
+backstop at ``WALL_FACTOR`` times the budget for a starved process (a service that needs a
+hard wall-clock limit runs the decoder in a worker it can kill).
 """
 
 from __future__ import annotations
 
 import time
+
+WALL_FACTOR = 3.0
 
 
 class OutOfTime(Exception):
@@ -24,7 +28,8 @@ class Budget:
         self.ran_out = False
 
     def elapsed(self) -> float:
-        return max(time.monotonic() - self._wall0, time.process_time() - self._cpu0)
+        cpu = time.process_time() - self._cpu0
+        return max(cpu, (time.monotonic() - self._wall0) / WALL_FACTOR)
 
     def left(self) -> float:
         return self.seconds - self.elapsed()

@@ -28,7 +28,7 @@ def finder_runs(gray: Gray, stride: int = 4) -> tuple[npt.NDArray[np.int32], ...
 def module_estimate(gray: Gray) -> float | None:
     """Pixels per module where the 1:1:3:1:1 runs are densest (a QR code's data area and
     finders are full of them), or None when there are too few to tell."""
-    (a, ua), (b, ub) = _hits(gray, stride_for(gray))
+    (a, ua), (b, ub) = _hits(gray, 4 if gray.size <= 4_000_000 else 8)
     pts, units = np.concatenate([a, b]), np.concatenate([ua, ub])
     if len(pts) < 12:
         return None

@@ -98,7 +98,7 @@ def measure(gray: Gray) -> Findings:
     tr = jxx + jyy + 1e-9
     aniso = float(np.sqrt((jxx - jyy) ** 2 + 4 * jxy * jxy) / tr)
     finders = max(
-        len(_same_size(locate.find_finders(img, max_finders=12)))
+        len(_same_size(locate.find_finders(img, max_finders=12, max_nested=40)))
         for img in (small, cv2.bitwise_not(small))
     )
     est = density.module_estimate(gray)

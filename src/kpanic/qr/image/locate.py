@@ -43,10 +43,12 @@ def _quad(contour: npt.NDArray[np.int32]) -> F64 | None:
 
 
 CONTOUR_SECONDS_PER_MP = 0.12  # one threshold + findContours pass (see pipeline)
-MAX_NESTED = 600  # nested-contour candidates examined per threshold pass (largest first)
+MAX_NESTED = 300  # nested-contour candidates examined per threshold pass (largest first)
 
 
-def find_finders(gray: Gray, max_finders: int = 40, budget: Budget | None = None) -> list[Finder]:
+def find_finders(
+    gray: Gray, max_finders: int = 40, budget: Budget | None = None, max_nested: int = 0
+) -> list[Finder]:
     """Dark-on-light finder patterns in ``gray`` (invert the image for the inverted theme).
 
     The nesting and area-ratio tests run vectorised over the whole contour hierarchy; only the
@@ -56,6 +58,7 @@ def find_finders(gray: Gray, max_finders: int = 40, budget: Budget | None = None
     h, w = gray.shape
     found: list[Finder] = []
     short = min(h, w)
+    max_nested = max_nested or MAX_NESTED
     for block_frac in (0.02, 0.05):
         if budget is not None:
             budget.check()
@@ -76,12 +79,17 @@ def find_finders(gray: Gray, max_finders: int = 40, budget: Budget | None = None
             budget.check()
         if len(idx) == 0:
             continue
+        if len(idx) > 4 * max_nested:  # a tiling of fake finders: keep the longest outlines
+            npts = np.fromiter((len(contours[i]) for i in idx), np.int64, len(idx))
+            idx = idx[np.argsort(-npts, kind="stable")[: 4 * max_nested]]
         areas = {}
         for i in idx:  # bounded below by the size test: outer area of 49 px or more
             areas[int(i)] = cv2.contourArea(contours[i])
         idx = np.array([i for i in idx if areas[int(i)] >= 49], dtype=np.intp)
-        idx = idx[np.argsort([-areas[int(i)] for i in idx], kind="stable")][:MAX_NESTED]
-        for i in idx:
+        idx = idx[np.argsort([-areas[int(i)] for i in idx], kind="stable")][:max_nested]
+        for k, i in enumerate(idx):
+            if budget is not None and k % 50 == 49:
+                budget.check()
             cnt = contours[i]
             a_out = areas[int(i)]
             a_mid = cv2.contourArea(contours[child[i]])
