@@ -47,7 +47,11 @@ MAX_NESTED = 300  # nested-contour candidates examined per threshold pass (large
 
 
 def find_finders(
-    gray: Gray, max_finders: int = 40, budget: Budget | None = None, max_nested: int = 0
+    gray: Gray,
+    max_finders: int = 40,
+    budget: Budget | None = None,
+    max_nested: int = 0,
+    block_fracs: tuple[float, ...] = (0.02, 0.05),
 ) -> list[Finder]:
     """Dark-on-light finder patterns in ``gray`` (invert the image for the inverted theme).
 
@@ -59,7 +63,7 @@ def find_finders(
     found: list[Finder] = []
     short = min(h, w)
     max_nested = max_nested or MAX_NESTED
-    for block_frac in (0.02, 0.05):
+    for block_frac in block_fracs:
         if budget is not None:
             budget.check()
             if found and not budget.affords(CONTOUR_SECONDS_PER_MP * h * w / 1e6):
