@@ -1,6 +1,8 @@
 """Photo decoder benchmark on shared/photos/dev: success per difficulty and version, timings.
 
 Run: .venv/bin/python benchmarks/bench_photos.py [--budget SECONDS] [--dir PATH]
+     .venv/bin/python benchmarks/bench_photos.py --families N   (kpanic's own generator,
+     tests/photogen: N photos per family, kpanic against zxing-cpp with default options)
 Single core: OpenCV/OpenMP/BLAS threads are pinned to 1 before the imports.
 A picture counts only if the payload equals the sidecar's exactly.
 """
@@ -44,7 +46,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--budget", type=float, default=3.0, help="time_budget per photo (s)")
+    ap.add_argument("--families", type=int, default=0, help="photos per generated family")
     args = ap.parse_args()
+    if args.families:
+        return families(args.families, args.budget)
     folder = args.dir or _default_dir()
     cv2.setNumThreads(1)
     ok_by: dict[str, Counter[str]] = {"difficulty": Counter(), "version": Counter()}
@@ -89,6 +94,57 @@ def main() -> int:
     print("stages:    " + ", ".join(f"{m}={c}" for m, c in methods.most_common()))
     if misses:
         print("missed:    " + ", ".join(misses))
+    return 0
+
+
+def families(per_family: int, budget: float) -> int:
+    """One table: per family, kpanic and zxing-cpp (default options) on the same photos.
+
+    A photo counts for a reader only if it returns the exact panic payload; on the
+    foreign-only family (no panic code in view) kpanic must refuse with foreign-code, and any
+    payload a reader returns is counted as wrong (an app would take it for the panic)."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    sys.path.insert(0, str(ROOT))
+    from tests.photogen import FAMILIES, sample
+
+    cv2.setNumThreads(1)
+    print(f"generated photos: {per_family} per family, budget {budget:.1f} s, 1 thread")
+    print(
+        f"{'family':13s} {'kpanic':>9s} {'wrong':>5s} {'zxing':>9s} {'wrong':>5s} "
+        f"{'median s':>8s} {'max s':>6s}"
+    )
+    all_times: list[float] = []
+    for fam in FAMILIES:
+        k_ok = k_bad = z_ok = z_bad = 0
+        times: list[float] = []
+        for seed in range(per_family):
+            s = sample(fam, seed)
+            t0 = time.process_time()
+            try:
+                res = decode_photo(s.data, time_budget=budget)
+                k_ok += res.payload == s.payload
+                k_bad += res.payload != s.payload
+            except PhotoDecodeError as exc:
+                k_ok += s.payload is None and exc.reason == s.reason
+            times.append(time.process_time() - t0)
+            try:  # zxing-cpp as an app would call it: defaults, on what Pillow opens
+                texts = [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(s.data)))]
+            except Exception:  # a reader that fails reads nothing
+                texts = []
+            if s.payload is not None and s.payload in texts:
+                z_ok += 1
+            elif texts:
+                z_bad += 1
+        all_times += times
+        print(
+            f"{fam:13s} {k_ok:4d}/{per_family:<4d} {k_bad:5d} {z_ok:4d}/{per_family:<4d} "
+            f"{z_bad:5d} {statistics.median(times):8.3f} {max(times):6.2f}"
+        )
+    print(f"all: median {statistics.median(all_times):.3f} s CPU, max {max(all_times):.2f} s")
     return 0
 
 

@@ -32,10 +32,18 @@ class PayloadError(QRError):
 class PhotoDecodeError(QRError):
     """No QR payload could be read from an image; ``reason`` is one of a few fixed words."""
 
-    REASONS = ("not-an-image", "no-code-found", "too-damaged", "checksum-failed", "too-large")
+    REASONS = (
+        "not-an-image",
+        "no-code-found",
+        "too-damaged",
+        "checksum-failed",
+        "too-large",
+        "foreign-code",  # only QR codes that are not a panic were read (``foreign`` = texts)
+    )
 
     def __init__(self, reason: str, message: str) -> None:
         if reason not in self.REASONS:
             raise ValueError(f"unknown reason {reason!r}")
         self.reason = reason
+        self.foreign: list[str] = []
         super().__init__(message)

@@ -27,16 +27,6 @@ from kpanic.qr.url import MAX_PAYLOAD_CHARS, decode_payload, is_panic_url
 MAX_INPUT_BYTES: Final = 64 * 1024 * 1024  # images and logs read from files or stdin
 FORMATS: Final = ("terminal", "png", "svg", "screen", "url", "matrix")
 _BINARY_FORMATS: Final = ("png", "screen")
-_IMAGE_MAGIC: Final = (
-    b"\x89PNG\r\n\x1a\n",
-    b"\xff\xd8\xff",  # JPEG
-    b"GIF87a",
-    b"GIF89a",
-    b"BM",
-    b"II*\x00",  # TIFF
-    b"MM\x00*",
-    b"\x00\x00\x01\x00",  # ICO
-)
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -81,11 +71,9 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _is_image(head: bytes) -> bool:
-    if any(head.startswith(m) for m in _IMAGE_MAGIC):
-        return True
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return True
-    return head[4:8] == b"ftyp"  # HEIF/HEIC/AVIF
+    from kpanic.qr.sniff import image_format  # Pillow decides what an image is
+
+    return image_format(head) is not None
 
 
 def _read_capped(stream: BinaryIO, what: str) -> bytes:
@@ -148,6 +136,8 @@ def decode_input(item: str, stdin: BinaryIO) -> dict[str, Any]:
         result = decode_payload(payload)
     except (KpanicError, OSError) as exc:
         record["error"] = str(exc)
+        if getattr(exc, "foreign", None):  # other QR codes read: shown, never as the log
+            record["foreign"] = exc.foreign  # type: ignore[attr-defined]
         return record
     record.update(
         ok=True,

@@ -385,10 +385,23 @@ def prepare_photo(
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".bmp", ".tif", ".tiff")
 
 
+def _is_photo(path: Path) -> bool:
+    """A known photo suffix, or any file Pillow recognises as an image (AVIF, GIF, ...)."""
+    if path.suffix.lower() in PHOTO_SUFFIXES:
+        return True
+    from kpanic.qr.sniff import image_format
+
+    try:
+        with path.open("rb") as fh:
+            return image_format(fh.read(16)) is not None
+    except OSError:
+        return False
+
+
 def log_file_hash(path: Path, settings: Settings) -> str | None:
     """The content hash of a plain log file (None for photos, URL files, unreadable input),
     so a bulk import can skip already-stored logs without parsing them again."""
-    if path.suffix.lower() in PHOTO_SUFFIXES or path.suffix.lower() == ".url":
+    if path.suffix.lower() == ".url" or _is_photo(path):
         return None
     try:
         if path.stat().st_size > settings.max_log_bytes:
@@ -404,7 +417,7 @@ def prepare_file(
     """A file for ``kpanic import``: images are photos, ``*.url`` files URLs, the rest logs."""
     settings = settings or get_settings()
     suffix = path.suffix.lower()
-    if suffix in PHOTO_SUFFIXES:
+    if _is_photo(path):
         return prepare_photo(path, scrub=scrub, settings=settings)
     size = path.stat().st_size
     if size > settings.max_log_bytes:

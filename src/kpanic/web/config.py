@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from kpanic.qr.sniff import MAX_PHOTO_PIXELS
+
 
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
@@ -29,8 +31,9 @@ class WebConfig:
     # A panic URL or QR payload: a V40 code holds at most 7089 digits plus a URL of at most
     # 255 characters; the web intake is stricter than settings.max_url_chars (the CLI's).
     max_url_chars: int = 16 * 1024
-    # Decoded photos larger than this many pixels are refused before decoding.
-    max_photo_pixels: int = 40_000_000
+    # Decoded photos larger than this many pixels are refused before decoding (bigger JPEGs
+    # are decoded at reduced size): the one limit of the CLI, import and web.
+    max_photo_pixels: int = MAX_PHOTO_PIXELS
     # The decompressed kernel log (zip-bomb guard).
     max_kmsg_bytes: int = 1024 * 1024
     # Wall-clock limit for decoding + parsing + classifying one submission.

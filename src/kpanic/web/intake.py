@@ -10,7 +10,6 @@ answered only after the commit (so an acknowledged report is never lost).
 
 from __future__ import annotations
 
-import io
 import logging
 from functools import partial
 from typing import Any
@@ -29,21 +28,13 @@ log = logging.getLogger("kpanic.web.intake")
 
 
 def check_photo_pixels(data: bytes, max_pixels: int) -> None:
-    """Refuse images over ``max_pixels`` from their header, before anything decodes them."""
-    from PIL import Image
+    """Refuse images over ``max_pixels`` from their header, before anything decodes them
+    (the decoder's own rule and message: big JPEGs are read at reduced size)."""
+    from kpanic.qr.sniff import too_many_pixels
 
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-    except Image.DecompressionBombError as exc:
-        raise InputTooLarge(f"the photo has too many pixels: {exc}") from None
-    except Exception:
-        return  # not something PIL can open (e.g. HEIC without a plugin): the decoder decides
-    if width * height > max_pixels:
-        raise InputTooLarge(
-            f"the photo is {width}x{height} = {width * height} pixels; "
-            f"the limit is {max_pixels} pixels"
-        )
+    message = too_many_pixels(data, max_pixels)
+    if message is not None:
+        raise InputTooLarge(message)
 
 
 def _prepare(kind: str, data: Any, request: Request, decoded: Any = None) -> Any:

@@ -41,10 +41,15 @@ def test_missing_file(tmp_path: Path) -> None:
     assert _reason(str(tmp_path / "nope.jpg")) == "not-an-image"
 
 
-def test_truncated_jpeg() -> None:
+def test_truncated_jpeg_says_the_file_was_cut() -> None:
+    """A cut file is decoded as far as it goes (issue 15): here the code is incomplete, so no
+    code is found, and the message says the file was cut rather than "not an image"."""
     v = one_per_version()[9]
     data = _jpeg(render(v["matrix"], px=4))
-    assert _reason(data[: len(data) // 3]) == "not-an-image"
+    with pytest.raises(PhotoDecodeError) as info:
+        decode_photo(data[: len(data) // 3])
+    assert info.value.reason in ("no-code-found", "too-damaged")  # the top third decodes
+    assert "cut short" in str(info.value)
 
 
 def test_one_pixel_and_blank_images() -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kpanic.qr import layout, tables
+from kpanic.qr.image.budget import Budget
 
 F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
@@ -146,13 +147,17 @@ def anchor_points(version: int) -> list[tuple[float, float, str]]:
     return pts
 
 
-def refine(gray: npt.NDArray[np.float32], grid: Grid, passes: int = 2) -> Grid:
+def refine(
+    gray: npt.NDArray[np.float32], grid: Grid, passes: int = 2, budget: Budget | None = None
+) -> Grid:
     """Re-find every finder/alignment pattern and fit homography + displacement field."""
     version = (grid.n - 17) // 4
     scale, margin = 6, 2
     anchors = anchor_points(version)
     ftpl, atpl = _finder_template(), _align_template()
     for it in range(passes):
+        if budget is not None:
+            budget.check()
         rect = rectify(gray, grid, scale, margin)
         # dark modules -> 1: invert the rectified luminance for the templates
         rect = (255.0 - rect).astype(np.float32)

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kpanic.qr import tables
+from kpanic.qr.image.budget import Budget
 
 Gray = npt.NDArray[np.uint8]
 F64 = npt.NDArray[np.float64]
@@ -41,12 +42,32 @@ def _quad(contour: npt.NDArray[np.int32]) -> F64 | None:
     return cv2.boxPoints(rect).astype(np.float64)
 
 
-def find_finders(gray: Gray, max_finders: int = 40) -> list[Finder]:
-    """Dark-on-light finder patterns in ``gray`` (invert the image for the inverted theme)."""
+CONTOUR_SECONDS_PER_MP = 0.12  # one threshold + findContours pass (see pipeline)
+MAX_NESTED = 300  # nested-contour candidates examined per threshold pass (largest first)
+
+
+def find_finders(
+    gray: Gray,
+    max_finders: int = 40,
+    budget: Budget | None = None,
+    max_nested: int = 0,
+    block_fracs: tuple[float, ...] = (0.02, 0.05),
+) -> list[Finder]:
+    """Dark-on-light finder patterns in ``gray`` (invert the image for the inverted theme).
+
+    The nesting and area-ratio tests run vectorised over the whole contour hierarchy; only the
+    ``MAX_NESTED`` largest survivors are looked at one by one, so an image tiled with fake
+    finder patterns costs the same as a photo.
+    """
     h, w = gray.shape
     found: list[Finder] = []
     short = min(h, w)
-    for block_frac in (0.02, 0.05):
+    max_nested = max_nested or MAX_NESTED
+    for block_frac in block_fracs:
+        if budget is not None:
+            budget.check()
+            if found and not budget.affords(CONTOUR_SECONDS_PER_MP * h * w / 1e6):
+                break
         block = max(11, int(short * block_frac) | 1)
         binary = cv2.adaptiveThreshold(
             gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 2
@@ -55,18 +76,28 @@ def find_finders(gray: Gray, max_finders: int = 40) -> list[Finder]:
         if hier is None:
             continue
         hier = hier[0]
-        for i, cnt in enumerate(contours):
-            child = hier[i][2]
-            if child < 0:
-                continue
-            grand = hier[child][2]
-            if grand < 0:
-                continue
-            a_out = cv2.contourArea(cnt)
-            if a_out < 49:
-                continue
-            a_mid = cv2.contourArea(contours[child])
-            a_in = cv2.contourArea(contours[grand])
+        child = hier[:, 2]
+        grand = np.where(child >= 0, hier[np.maximum(child, 0), 2], -1)
+        idx = np.flatnonzero(grand >= 0)
+        if budget is not None:
+            budget.check()
+        if len(idx) == 0:
+            continue
+        if len(idx) > 4 * max_nested:  # a tiling of fake finders: keep the longest outlines
+            npts = np.fromiter((len(contours[i]) for i in idx), np.int64, len(idx))
+            idx = idx[np.argsort(-npts, kind="stable")[: 4 * max_nested]]
+        areas = {}
+        for i in idx:  # bounded below by the size test: outer area of 49 px or more
+            areas[int(i)] = cv2.contourArea(contours[i])
+        idx = np.array([i for i in idx if areas[int(i)] >= 49], dtype=np.intp)
+        idx = idx[np.argsort([-areas[int(i)] for i in idx], kind="stable")][:max_nested]
+        for k, i in enumerate(idx):
+            if budget is not None and k % 50 == 49:
+                budget.check()
+            cnt = contours[i]
+            a_out = areas[int(i)]
+            a_mid = cv2.contourArea(contours[child[i]])
+            a_in = cv2.contourArea(contours[grand[i]])
             if a_mid <= 0 or a_in <= 0:
                 continue
             # ideal areas 49 : 25 : 9 (outer edge, light ring's outer edge, core)
@@ -76,16 +107,24 @@ def find_finders(gray: Gray, max_finders: int = 40) -> list[Finder]:
             quad = _quad(cnt)
             if quad is None:
                 continue
-            m = cv2.moments(contours[grand])
+            m = cv2.moments(contours[grand[i]])
             if m["m00"] <= 0:
                 continue
             centre = np.array([m["m10"] / m["m00"], m["m01"] / m["m00"]])
             side = float(np.sqrt(a_out))
-            if any(np.linalg.norm(f.centre - centre) < 0.3 * f.size for f in found):
+            if _near(found, centre):
                 continue
             found.append(Finder(centre, quad, side))
     found.sort(key=lambda f: -f.size)
     return found[:max_finders]
+
+
+def _near(found: list[Finder], centre: F64) -> bool:
+    if not found:
+        return False
+    cs = np.array([f.centre for f in found])
+    sizes = np.array([f.size for f in found])
+    return bool(np.any(np.hypot(*(cs - centre).T) < 0.3 * sizes))
 
 
 @dataclass
@@ -105,27 +144,36 @@ class Triple:
 
 
 def triples(finders: list[Finder], limit: int = 6) -> list[Triple]:
-    """L-shaped triples of similar finders, best first."""
+    """L-shaped triples of similar finders, best first (vectorised over all combinations)."""
+    if len(finders) < 3:
+        return []
+    centres = np.array([f.centre for f in finders], np.float64)
+    sizes = np.array([f.size for f in finders], np.float64)
+    combo = np.array(list(itertools.combinations(range(len(finders)), 3)), np.intp)
+    s3 = sizes[combo]
+    size_ratio = s3.max(axis=1) / s3.min(axis=1)
+    combo, size_ratio = combo[size_ratio <= 1.6], size_ratio[size_ratio <= 1.6]
     out: list[Triple] = []
-    for a, b, c in itertools.combinations(finders, 3):
-        sizes = [a.size, b.size, c.size]
-        if max(sizes) > 1.6 * min(sizes):
-            continue
-        for tl, p, q in ((a, b, c), (b, a, c), (c, a, b)):
-            v1, v2 = p.centre - tl.centre, q.centre - tl.centre
-            n1, n2 = np.linalg.norm(v1), np.linalg.norm(v2)
-            if n1 < 3 * tl.size or n2 < 3 * tl.size:
-                continue
-            cos = float(np.dot(v1, v2) / (n1 * n2))
-            ratio = max(n1, n2) / min(n1, n2)
-            if abs(cos) > 0.5 or ratio > 1.6:
-                continue
-            cross = v1[0] * v2[1] - v1[1] * v2[0]
-            tr, bl = (p, q) if cross > 0 else (q, p)
-            score = abs(cos) + (ratio - 1) + (max(sizes) / min(sizes) - 1)
-            out.append(Triple(tl, tr, bl, score))
-    out.sort(key=lambda t: t.score)
-    return out[:limit]
+    rows = []
+    for order in ((0, 1, 2), (1, 0, 2), (2, 0, 1)):
+        tl, p, q = combo[:, order[0]], combo[:, order[1]], combo[:, order[2]]
+        v1, v2 = centres[p] - centres[tl], centres[q] - centres[tl]
+        n1, n2 = np.hypot(*v1.T), np.hypot(*v2.T)
+        ok = (n1 >= 3 * sizes[tl]) & (n2 >= 3 * sizes[tl])
+        cos = np.einsum("ij,ij->i", v1, v2) / np.maximum(n1 * n2, 1e-9)
+        ratio = np.maximum(n1, n2) / np.maximum(np.minimum(n1, n2), 1e-9)
+        ok &= (np.abs(cos) <= 0.5) & (ratio <= 1.6)
+        score = np.abs(cos) + (ratio - 1) + (size_ratio - 1)
+        cross = v1[:, 0] * v2[:, 1] - v1[:, 1] * v2[:, 0]
+        good = np.flatnonzero(ok)
+        good = good[np.argsort(score[good], kind="stable")[:limit]]
+        for i in good:
+            rows.append((float(score[i]), int(tl[i]), int(p[i]), int(q[i]), bool(cross[i] > 0)))
+    rows.sort()
+    for score, t, p_, q_, pos in rows[:limit]:
+        tr, bl = (p_, q_) if pos else (q_, p_)
+        out.append(Triple(finders[t], finders[tr], finders[bl], score))
+    return out
 
 
 def _finder_corners_module(which: str, n: int) -> dict[tuple[int, int], tuple[float, float]]:
@@ -166,3 +214,36 @@ def candidate_versions(t: Triple, spread: int = 2) -> list[int]:
     centre = int(round(est))
     vs = sorted(range(centre - spread, centre + spread + 1), key=lambda v: abs(v - est))
     return [v for v in vs if 1 <= v <= 40]
+
+
+MAX_PAIRS = 4  # finder pairs tried when no L-shaped triple decodes (a corner covered)
+
+
+def completed_triples(finders: list[Finder], limit: int = 8) -> list[Triple]:
+    """Triples with a third finder put where a covered one must be, from pairs of finders.
+
+    A finger or the bezel over one corner leaves two finders: along an edge (the third is
+    square to them, on either side, at either end) or on the diagonal (the third is at the
+    right-angle corner, on either side). The assumed finder is the seen one moved there, so
+    the usual corner fit applies; the known-module score then says whether it was right.
+    """
+    out: list[Triple] = []
+    pairs = [
+        (a, b)
+        for i, a in enumerate(finders)
+        for b in finders[i + 1 :]
+        if max(a.size, b.size) < 1.3 * min(a.size, b.size)
+        and np.linalg.norm(a.centre - b.centre) > 3 * max(a.size, b.size)
+    ][:MAX_PAIRS]
+    for a, b in pairs:
+        d = b.centre - a.centre
+        perp = np.array([-d[1], d[0]])
+        guesses = [a.centre + perp, a.centre - perp, b.centre + perp, b.centre - perp]
+        mid, half = (a.centre + b.centre) / 2, perp / 2
+        guesses += [mid + half, mid - half]
+        for g in guesses:
+            src = a if np.linalg.norm(g - a.centre) < np.linalg.norm(g - b.centre) else b
+            shift = g - src.centre
+            ghost = Finder(g, src.quad + shift, src.size)
+            out += triples([a, b, ghost], limit=1)
+    return out[:limit] if len(out) > limit else out

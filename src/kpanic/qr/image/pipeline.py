@@ -1,39 +1,50 @@
-"""``decode_photo``: the stages in order, within a time budget.
+"""``decode_photo``: the stages in order, within a time budget kept inside every stage.
 
-1. zxing-cpp on cheap image variants (reads most photos in tens of milliseconds).
+1. zxing-cpp on cheap image variants (reads most photos in tens of milliseconds); every call
+   is costed first (image size, finder-like runs) and tiled or skipped when unaffordable.
 2. Symbols zxing located but could not read: our own grid sampler with soft-decision RS.
 3. Nothing located: our own finder-pattern search, version guessed from finder spacing and
    confirmed by the known modules, then the same sampler.
+
+Only a panic-shaped payload (a drm_panic URL or a kernel log, see ``kind``) is returned;
+another code in view (asset tag, Wi-Fi) is reported as ``foreign-code`` with what it holds.
 """
 
 from __future__ import annotations
 
 import os
-import time
 
 import cv2
 import numpy as np
 
 from kpanic.errors import PhotoDecodeError
-from kpanic.qr.image import locate, own, zxing_stage
+from kpanic.qr.image import diagnose, locate, own, zxing_stage
+from kpanic.qr.image.budget import Budget, OutOfTime
 from kpanic.qr.image.candidates import Candidate
-from kpanic.qr.image.loading import load_gray
+from kpanic.qr.image.kind import classify, describe_foreign
+from kpanic.qr.image.loading import load
 from kpanic.qr.image.result import PhotoResult
 
 FINDER_LONG_SIDE = 4100  # finder search image size cap (long side); small modules need full res
-
-
-def _result(res: own.OwnResult, method: str, t0: float) -> PhotoResult:
-    return PhotoResult(
-        res.payload, res.version, method, time.monotonic() - t0, res.corrected, res.erasures
-    )
+MAX_TRIPLES = 3  # finder triples tried per polarity
+MAX_DECODES = 8  # located symbols (best known-module agreement first) given a full decode
+# One contour pass costs about 0.1 s per megapixel (threshold + findContours, 2-core VM, on
+# photos and on fake-finder tilings alike): the search image is shrunk to what the budget
+# still affords for both passes and both polarities.
+CONTOUR_SECONDS_PER_MP = 0.12
 
 
 def _finder_candidates(
-    gray: np.ndarray, polarities: list[bool], tried: list[Candidate], deadline: float
+    gray: np.ndarray, polarities: list[bool], tried: list[Candidate], budget: Budget
 ) -> list[tuple[Candidate, dict[int, np.ndarray]]]:
     h, w = gray.shape
     scale = min(1.0, FINDER_LONG_SIDE / max(h, w))
+    passes = 2 * len(polarities)
+    affordable_mp = max(0.0, budget.left()) / (passes * CONTOUR_SECONDS_PER_MP)
+    if affordable_mp * 1e6 < h * w * scale * scale:
+        scale = float(np.sqrt(affordable_mp * 1e6 / (h * w)))
+    if min(h, w) * scale < 64:
+        return []
     small = (
         gray
         if scale == 1.0
@@ -41,10 +52,14 @@ def _finder_candidates(
     )
     out: list[tuple[Candidate, dict[int, np.ndarray]]] = []
     for inverted in polarities:
-        if time.monotonic() > deadline:
-            break
+        budget.check()
         img = cv2.bitwise_not(small) if inverted else small
-        for t in locate.triples(locate.find_finders(img), limit=3):
+        finders = locate.find_finders(img, budget=budget)
+        budget.check()
+        found = locate.triples(finders, limit=MAX_TRIPLES)
+        # a covered corner: complete pairs (tried after every real triple of this polarity)
+        found += locate.completed_triples(finders)
+        for t in found:
             by_version = {}
             for v in locate.candidate_versions(t):
                 c = locate.corners_for_version(t, v)
@@ -60,62 +75,160 @@ def _finder_candidates(
     return out
 
 
+class _Search:
+    """What one decode has seen so far: foreign codes read, symbols that failed."""
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.foreign: list[str] = []
+        self.failures: list[own.OwnFailure] = []
+
+    def take(self, payload: str) -> bool:
+        """True when ``payload`` is the panic; a foreign one is remembered."""
+        if classify(payload) != "foreign":
+            return True
+        if payload not in self.foreign:
+            self.foreign.append(payload)
+        return False
+
+
+def _own_stages(
+    gray: np.ndarray, cands: list[Candidate], search: _Search
+) -> tuple[own.OwnResult, str] | None:
+    budget = search.budget
+    prepared: dict[bool, np.ndarray] = {}
+
+    def prepare(inverted: bool) -> np.ndarray:
+        if inverted not in prepared:
+            prepared[inverted] = own.prepare(gray, inverted)
+        return prepared[inverted]
+
+    for cand in cands:
+        budget.check()
+        if cand.version is None:
+            continue
+        if cand.side() < 1.5 * (17 + 4 * cand.version):  # under 1.5 px per module
+            continue
+        img = prepare(bool(cand.inverted))
+        res = own.decode_corners(img, cand.corners, cand.version, budget)
+        if isinstance(res, own.OwnResult):
+            if search.take(res.payload):
+                return res, "grid-soft-rs"
+            continue
+        search.failures.append(res)
+
+    pols = [False, True]
+    if cands and cands[0].inverted:
+        pols = [True, False]
+    # score every located symbol's versions first (cheap), then decode the best-scoring ones:
+    # a completed pair gives several hypotheses, only one of them right
+    ranked: list[tuple[float, int, Candidate, np.ndarray]] = []
+    for cand, by_version in _finder_candidates(gray, pols, cands, budget):
+        budget.check()
+        img = prepare(bool(cand.inverted))
+        for score, version in own.best_version(img, by_version, budget)[:2]:
+            if score >= 0.2:
+                ranked.append((score, version, cand, by_version[version]))
+        cands.append(cand)
+    ranked.sort(key=lambda r: -r[0])
+    for _score, version, cand, corners in ranked[:MAX_DECODES]:
+        budget.check()
+        res = own.decode_corners(prepare(bool(cand.inverted)), corners, version, budget)
+        if isinstance(res, own.OwnResult):
+            if search.take(res.payload):
+                return res, "finders-grid-soft-rs"
+            continue
+        search.failures.append(res)
+    return None
+
+
 def decode_photo(
     source: str | os.PathLike[str] | bytes, *, time_budget: float = 3.0
 ) -> PhotoResult:
     """Read the drm_panic QR code in a photo (path or bytes) and return its exact payload.
 
     Raises PhotoDecodeError with reason "not-an-image", "too-large", "no-code-found",
-    "too-damaged" (a symbol was found but its modules cannot be corrected) or
-    "checksum-failed" (corrected data failed the payload checks).
+    "too-damaged" (a symbol was found but its modules cannot be corrected),
+    "checksum-failed" (corrected data failed the payload checks) or "foreign-code" (only QR
+    codes that are not a kernel panic were read; ``exc.foreign`` holds their text).
+
+    ``time_budget`` bounds the whole decode, loading included: every stage checks it, so a
+    miss costs at most the budget plus one short step (about 10%).
     """
-    t0 = time.monotonic()
-    deadline = t0 + max(0.05, time_budget)
-    gray = load_gray(source)
-    hit, cands = zxing_stage.run(gray, deadline)
-    if hit is not None:
-        return PhotoResult(hit.payload, hit.version, hit.method, time.monotonic() - t0)
-
-    failures: list[own.OwnFailure] = []
-    cands.sort(key=lambda c: -c.side())
-    for cand in cands:
-        if time.monotonic() > deadline or cand.version is None:
-            continue
-        if cand.side() < 1.5 * (17 + 4 * cand.version):  # under 1.5 px per module
-            continue
-        img = own.prepare(gray, bool(cand.inverted))
-        res = own.decode_corners(img, cand.corners, cand.version, deadline)
-        if isinstance(res, own.OwnResult):
-            return _result(res, "grid-soft-rs", t0)
-        failures.append(res)
-
-    if time.monotonic() < deadline:
-        pols = [False, True]
-        if cands and cands[0].inverted:
-            pols = [True, False]
-        for cand, by_version in _finder_candidates(gray, pols, cands, deadline):
-            if time.monotonic() > deadline:
-                break
-            img = own.prepare(gray, bool(cand.inverted))
-            ranked = own.best_version(img, by_version)
-            for score, version in ranked[:2]:
-                if score < 0.2 or time.monotonic() > deadline:
-                    continue
-                res = own.decode_corners(img, by_version[version], version, deadline)
-                if isinstance(res, own.OwnResult):
-                    return _result(res, "finders-grid-soft-rs", t0)
-                failures.append(res)
-            cands.append(cand)
-
-    if any(f.reason == "checksum-failed" for f in failures):
-        f = next(f for f in failures if f.reason == "checksum-failed")
-        raise PhotoDecodeError("checksum-failed", f.message)
-    if failures:
-        raise PhotoDecodeError("too-damaged", failures[0].message)
-    if cands:
-        raise PhotoDecodeError("too-damaged", "found a QR code but could not sample its grid")
-    if time.monotonic() > deadline:
-        raise PhotoDecodeError(
-            "no-code-found", f"no QR code found within the {time_budget:.1f} s time budget"
+    total = Budget(time_budget)
+    # the decode proper gets 90%; the advice on a miss (fixed cost, never budget-dependent)
+    # and the last step's overrun fit in the rest
+    budget = Budget(0.9 * total.seconds)
+    loaded = load(source)
+    search = _Search(budget)
+    located = False
+    for i, gray in enumerate(loaded.frames):
+        if i and budget.expired():
+            break
+        # later frames share what is left; the first frame of a still image gets it all
+        share = (
+            Budget(budget.left() / (len(loaded.frames) - i))
+            if i or len(loaded.frames) > 1
+            else budget
         )
-    raise PhotoDecodeError("no-code-found", "no QR code found in the image")
+        found = _decode_frame(gray, share, search)
+        if isinstance(found, PhotoResult):
+            found.elapsed = budget.elapsed()
+            found.notes = list(loaded.notes)
+            if len(loaded.frames) > 1:
+                found.notes.append(f"read from frame {i + 1} of {len(loaded.frames)}")
+            return found
+        located |= found
+    err = _failure(search, located)
+    notes = list(loaded.notes)
+    if err.reason in ("no-code-found", "too-damaged"):
+        notes += diagnose.advice(loaded.frames[0])
+    if notes:
+        err = _with_notes(err, notes)
+    raise err
+
+
+def _decode_frame(gray: np.ndarray, budget: Budget, search: _Search) -> PhotoResult | bool:
+    """The panic read from one frame, or whether a symbol was located in it."""
+    search.budget = budget
+    zx = zxing_stage.run(gray, budget, accept=lambda h: search.take(h.payload))
+    for hit in zx.hits:
+        if classify(hit.payload) != "foreign":
+            return PhotoResult(hit.payload, hit.version, hit.method, budget.elapsed())
+    cands = sorted(zx.cands, key=lambda c: -c.side())
+    try:
+        found = _own_stages(gray, cands, search)
+    except OutOfTime:
+        found = None
+    if found is not None:
+        res, method = found
+        return PhotoResult(
+            res.payload, res.version, method, budget.elapsed(), res.corrected, res.erasures
+        )
+    return bool(cands)
+
+
+def _with_notes(err: PhotoDecodeError, notes: list[str]) -> PhotoDecodeError:
+    out = PhotoDecodeError(err.reason, f"{err}. {'. '.join(n[0].upper() + n[1:] for n in notes)}.")
+    out.foreign = err.foreign
+    return out
+
+
+def _failure(search: _Search, located: bool) -> PhotoDecodeError:
+    failures = search.failures
+    if search.foreign:
+        what = "; ".join(describe_foreign(p) for p in search.foreign[:3])
+        err = PhotoDecodeError(
+            "foreign-code",
+            f"read {what}, but no drm_panic QR code (a panic URL or a kernel log)",
+        )
+        err.foreign = list(search.foreign)
+        return err
+    bad = [f for f in failures if f.reason == "checksum-failed"]
+    if bad:
+        return PhotoDecodeError("checksum-failed", bad[0].message)
+    if failures:
+        return PhotoDecodeError("too-damaged", failures[0].message)
+    if located:
+        return PhotoDecodeError("too-damaged", "found a QR code but could not sample its grid")
+    return PhotoDecodeError("no-code-found", "no QR code found in the image")

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kpanic.qr import tables
+from kpanic.qr.image.budget import Budget
 from kpanic.qr.image.symbol import block_indices, data_index, mask_array, rs_decode
 
 F64 = npt.NDArray[np.float64]
@@ -61,7 +62,12 @@ def codewords_and_reliability(
 
 
 def decode_blocks(
-    state: SymbolState, values: F64, slack: int = 2, max_tries: int = 16, mask: int = 0
+    state: SymbolState,
+    values: F64,
+    slack: int = 2,
+    max_tries: int = 16,
+    mask: int = 0,
+    budget: Budget | None = None,
 ) -> None:
     """Try to decode every still-missing block of ``state`` from module ``values``."""
     version = state.version
@@ -70,6 +76,8 @@ def decode_blocks(
     for b, idx in enumerate(block_indices(version)):
         if state.blocks[b] is not None:
             continue
+        if budget is not None:
+            budget.check()
         nsym = layout_[b][1]
         block = bytes(cw[idx])
         res = rs_decode(block, nsym, slack=slack)
