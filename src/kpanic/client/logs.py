@@ -1,8 +1,9 @@
 """Cut the crashes out of a long kernel log (a boot's journal, vmcore-dmesg.txt, kern.log).
 
 kpanic's parser finds every report and its span; each span, with a few lines of context before
-it (the messages that led to the crash), becomes one crash. Spans that touch or overlap (a
-WARNING and the panic it led to) are one crash: the server parses the window and sees both.
+it (the messages that led to the crash), becomes one crash. A report ends where the next one
+begins; reports that begin a few lines apart are one crash (the server parses the window and
+sees both).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 CONTEXT_LINES: Final = 30
+JOIN_GAP_LINES: Final = 10  # reports starting closer than this are one crash
 MAX_WINDOW_CHARS: Final = 1 << 20  # the server takes 2 MB logs; a crash window is far smaller
 
 
@@ -29,14 +31,24 @@ def crash_windows(text: str) -> list[Window]:
     from kpanic.report import parse
 
     result = parse(text)
+    reports = sorted(result.reports, key=lambda r: r.start)
     spans: list[list[int]] = []
     meta: list[tuple[str | None, str | None]] = []
-    for rep in sorted(result.reports, key=lambda r: r.start):
-        start = _back_lines(text, rep.start, CONTEXT_LINES)
-        end = _line_end(text, max(rep.end, rep.start))
-        if spans and start <= spans[-1][1] + 1:
-            spans[-1][1] = max(spans[-1][1], end)
+    last_start = 0
+    for i, rep in enumerate(reports):
+        # A report's span may run into the next one's: it ends where the next begins.
+        end = max(rep.end, rep.start)
+        nxt = next((r.start for r in reports[i + 1 :] if r.start > rep.start), None)
+        if nxt is not None:
+            end = min(end, nxt)
+        end = _line_end(text, max(end - 1, rep.start))
+        if spans and text.count("\n", last_start, rep.start) < JOIN_GAP_LINES:
+            spans[-1][1] = max(spans[-1][1], end)  # a few lines apart: one crash
             continue
+        last_start = rep.start
+        start = _back_lines(text, rep.start, CONTEXT_LINES)
+        if spans:
+            start = max(start, spans[-1][1])
         spans.append([start, end])
         meta.append((rep.title, rep.kernel))
     out = []
