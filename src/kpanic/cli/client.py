@@ -465,7 +465,7 @@ def _collect_show(found: Any, prepared: list[tuple[Any, str, dict[str, int]]]) -
 def _entries_for(args: argparse.Namespace, scrub: bool) -> list[Entry]:
     import hashlib
 
-    from kpanic.cli.inputs import is_image, read_bytes
+    from kpanic.cli.inputs import is_image, looks_like_url, read_bytes
     from kpanic.client.pipeline import content_key
     from kpanic.client.pipeline import scrub as scrub_text
     from kpanic.client.spool import Entry
@@ -497,7 +497,7 @@ def _entries_for(args: argparse.Namespace, scrub: bool) -> list[Entry]:
             raise KpanicError(f"{p}: not an image (JPEG, PNG, HEIC, ...)")
         entries.append(photo_entry(data, p))
     for item in args.inputs:
-        if item != "-" and item.startswith(("http://", "https://")) and not Path(item).exists():
+        if item != "-" and looks_like_url(item):
             entries.append(url_entry(item, item[:60]))
             continue
         data = read_bytes(item, MAX_SUBMIT_BYTES)

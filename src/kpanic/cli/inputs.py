@@ -37,9 +37,17 @@ def is_image(head: bytes) -> bool:
     return head[4:8] == b"ftyp"  # HEIF/HEIC/AVIF
 
 
+def exists(name: str) -> bool:
+    """Whether a path exists; False for names the system refuses (too long, NUL bytes)."""
+    try:
+        return Path(name).exists()
+    except (OSError, ValueError):
+        return False
+
+
 def looks_like_url(text: str) -> bool:
     """A command-line argument that is a URL rather than a path."""
-    return text.startswith(PANIC_URL_SCHEMES) and not Path(text).exists()
+    return text.startswith(PANIC_URL_SCHEMES) and not exists(text)
 
 
 def describe_os_error(exc: OSError) -> str:

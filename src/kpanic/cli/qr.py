@@ -16,27 +16,21 @@ import platform
 import re
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
+from kpanic.cli.inputs import describe_os_error, read_bytes, write_output
+from kpanic.cli.inputs import is_image as _is_image
 from kpanic.errors import InputTooLarge, KpanicError, PayloadError
-from kpanic.qr import kmsg as kmsg_mod
-from kpanic.qr import render
-from kpanic.qr.encode import ENCODINGS, QrCode, encode
-from kpanic.qr.url import MAX_PAYLOAD_CHARS, decode_payload, is_panic_url
+
+if TYPE_CHECKING:
+    from kpanic.qr.encode import QrCode
 
 MAX_INPUT_BYTES: Final = 64 * 1024 * 1024  # images and logs read from files or stdin
 FORMATS: Final = ("terminal", "png", "svg", "screen", "url", "matrix")
+# kpanic.qr.encode.ENCODINGS, spelled out so that building the parser imports no codec
+# (tests/cli checks they agree).
+ENCODINGS: Final = ("fido2", "legacy")
 _BINARY_FORMATS: Final = ("png", "screen")
-_IMAGE_MAGIC: Final = (
-    b"\x89PNG\r\n\x1a\n",
-    b"\xff\xd8\xff",  # JPEG
-    b"GIF87a",
-    b"GIF89a",
-    b"BM",
-    b"II*\x00",  # TIFF
-    b"MM\x00*",
-    b"\x00\x00\x01\x00",  # ICO
-)
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -80,14 +74,6 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 # --------------------------------------------------------------------------- decode
 
 
-def _is_image(head: bytes) -> bool:
-    if any(head.startswith(m) for m in _IMAGE_MAGIC):
-        return True
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return True
-    return head[4:8] == b"ftyp"  # HEIF/HEIC/AVIF
-
-
 def _read_capped(stream: BinaryIO, what: str) -> bytes:
     raw = stream.read(MAX_INPUT_BYTES + 1)
     if len(raw) > MAX_INPUT_BYTES:
@@ -107,6 +93,8 @@ def _photo_payload(source: str | os.PathLike[str] | bytes) -> str:
 
 
 def _text_payload(raw: bytes, what: str) -> str:
+    from kpanic.qr.url import MAX_PAYLOAD_CHARS, is_panic_url
+
     if len(raw) > 4 * MAX_PAYLOAD_CHARS:
         raise InputTooLarge(f"{what} is too long to be a QR payload")
     try:
@@ -119,21 +107,35 @@ def _text_payload(raw: bytes, what: str) -> str:
 
 
 def _payload_of(item: str, stdin: BinaryIO) -> str:
+    from kpanic.cli.inputs import exists
+    from kpanic.qr.url import MAX_PAYLOAD_CHARS, is_panic_url
+
     if item == "-":
         raw = _read_capped(stdin, "standard input")
+        if not raw.strip():
+            raise KpanicError("standard input: is empty")
         return _photo_payload(raw) if _is_image(raw[:16]) else _text_payload(raw, "stdin")
-    if is_panic_url(item):
+    if is_panic_url(item) and not exists(item):
         return item
     path = Path(item)
+    if path.is_dir():
+        raise KpanicError("is a directory")
     if not path.is_file():
-        raise KpanicError(f"{item}: not a file and not a panic URL")
-    with path.open("rb") as fh:
-        head = fh.read(16)
-        if _is_image(head):
-            return _photo_payload(path)
-        if path.stat().st_size > 4 * MAX_PAYLOAD_CHARS:
-            raise InputTooLarge(f"{item}: not an image, and too long to be a QR payload")
-        return _text_payload(head + fh.read(), item)
+        if not exists(item):
+            raise KpanicError("no such file, and not a panic URL")
+        raise KpanicError("not a regular file")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+            if not head:
+                raise KpanicError("is empty")
+            if _is_image(head):
+                return _photo_payload(path)
+            if path.stat().st_size > 4 * MAX_PAYLOAD_CHARS:
+                raise InputTooLarge("not an image, and too long to be a QR payload")
+            return _text_payload(head + fh.read(), "the file")
+    except OSError as exc:
+        raise KpanicError(describe_os_error(exc)) from None
 
 
 def decode_input(item: str, stdin: BinaryIO) -> dict[str, Any]:
@@ -142,6 +144,8 @@ def decode_input(item: str, stdin: BinaryIO) -> dict[str, Any]:
     for key in ("payload", "url", "arch", "kernel", "distro", "kmsg", "error"):
         record[key] = None
     record.update(encoding=None, tail_repaired=None)
+    from kpanic.qr.url import decode_payload
+
     try:
         payload = _payload_of(item, stdin)
         record["payload"] = payload
@@ -163,19 +167,51 @@ def decode_input(item: str, stdin: BinaryIO) -> dict[str, Any]:
 
 
 def _decode_handler(args: argparse.Namespace) -> int:
+    from kpanic.cli.progress import Progress
+
     failed = False
-    for item in args.inputs:
-        record = decode_input(item, sys.stdin.buffer)
-        failed |= not record["ok"]
-        if args.json:
-            print(json.dumps(record, ensure_ascii=False), flush=True)
-        elif record["ok"]:
-            sys.stdout.write(
-                record["kmsg"] if record["kmsg"].endswith("\n") else record["kmsg"] + "\n"
-            )
-        else:
-            print(f"kpanic: {item}: {record['error']}", file=sys.stderr)
+    several = len(args.inputs) > 1
+    with Progress(len(args.inputs), "decoding") as progress:
+        for n, item in enumerate(args.inputs, 1):
+            record = decode_input(item, sys.stdin.buffer)
+            progress.advance()
+            failed |= not record["ok"]
+            if args.json:
+                print(json.dumps(record, ensure_ascii=False), flush=True)
+                continue
+            meta = _metadata(record) if record["ok"] else ""
+            if several:
+                head = f"==> {_label(item)} <==" + (f" ({meta})" if meta else "")
+                sys.stdout.write(("\n" if n > 1 else "") + head + "\n")
+            elif meta:
+                print(f"kpanic: {meta}", file=sys.stderr)
+            if record["ok"]:
+                kmsg = record["kmsg"]
+                sys.stdout.write(kmsg if kmsg.endswith("\n") else kmsg + "\n")
+                sys.stdout.flush()
+            else:
+                if several:
+                    sys.stdout.write(f"(not decoded: {record['error']})\n")
+                    sys.stdout.flush()
+                print(f"kpanic: {_label(item)}: {record['error']}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _label(item: str) -> str:
+    """An input as a person reads it: stdin by name, long URLs shortened."""
+    if item == "-":
+        return "standard input"
+    return item if len(item) <= 80 else item[:60] + "..." + item[-12:]
+
+
+def _metadata(record: dict[str, Any]) -> str:
+    """"kernel 6.15.0, arch x86_64, distribution debian" from the URL's parameters."""
+    parts = [
+        f"{label} {record[key]}"
+        for key, label in (("kernel", "kernel"), ("arch", "arch"), ("distro", "distribution"))
+        if record.get(key)
+    ]
+    return ", ".join(parts)
 
 
 # --------------------------------------------------------------------------- encode
@@ -207,6 +243,9 @@ def panic_description(log: bytes) -> str:
 
 
 def _encode_code(args: argparse.Namespace) -> QrCode:
+    from kpanic.qr import kmsg as kmsg_mod
+    from kpanic.qr.encode import encode
+
     if not 1 <= args.max_version <= 40:
         raise KpanicError(f"--max-version must be 1..40, got {args.max_version}")
     if args.data_hex is not None:
@@ -227,11 +266,11 @@ def _encode_code(args: argparse.Namespace) -> QrCode:
         raise KpanicError("--url-prefix goes with --data-hex; for a log use --url BASE")
     if args.file is None:
         raise KpanicError("give a kmsg FILE (or - for stdin), or --data-hex")
-    if args.file == "-":
-        log = _read_capped(sys.stdin.buffer, "standard input")
-    else:
-        with open(args.file, "rb") as fh:
-            log = _read_capped(fh, args.file)
+    if args.output:  # before the work: an unwritable -o is one clear line, not a lost result
+        from kpanic.cli.inputs import check_output
+
+        check_output(args.output)
+    log = read_bytes(args.file, MAX_INPUT_BYTES)  # a missing file, a directory, empty: errors
     args.description = panic_description(log)
     if args.url is None:
         return kmsg_mod.raw_mode(log, qr_version=args.max_version).code
@@ -260,6 +299,8 @@ def _screen_size(text: str) -> tuple[int, int]:
 
 
 def _render(code: QrCode, args: argparse.Namespace) -> str | bytes:
+    from kpanic.qr import render
+
     fmt = args.format
     if fmt == "terminal":
         return render.render_terminal(code)
@@ -287,11 +328,7 @@ def _encode_handler(args: argparse.Namespace) -> int:
     code = _encode_code(args)
     out = _render(code, args)
     if args.output:
-        target = Path(args.output)
-        if isinstance(out, bytes):
-            target.write_bytes(out)
-        else:
-            target.write_text(out, encoding="utf-8")
+        write_output(args.output, out)
         return 0
     if isinstance(out, bytes):
         if sys.stdout.isatty():
