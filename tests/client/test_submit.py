@@ -136,29 +136,36 @@ def test_token_is_sent(tmp_path: Path) -> None:
 def test_server_down_then_up_spool_backoff_and_retry(
     tmp_path: Path, stopped_server: Served
 ) -> None:
-    f = tmp_path / "oops.txt"
-    f.write_text(fixture_log(LOG))
-    down = run_kpanic("submit", "--server", stopped_server.url, str(f), env=_env(tmp_path))
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text(fixture_log(LOG))
+    b.write_text(corpus_log(1000))
+    url = stopped_server.url
+    down = run_kpanic("submit", "--server", url, str(a), env=_env(tmp_path))
     assert down.returncode == 75
     assert "not sent (cannot reach" in down.stderr and "kept in the spool" in down.stderr
     (entry,) = _spooled(tmp_path)
     data = json.loads(entry.read_text())
     assert data["attempts"] == 1
-    wait = data["next_attempt"] - time.time()
-    assert 20 < wait < 100  # 60 s, jittered by 0.5..1.5
-    stopped_server.start()
-    # The next run respects the backoff...
-    early = run_kpanic("submit", "--server", stopped_server.url, env=_env(tmp_path))
-    assert early.returncode == 75
-    assert "1 earlier report(s) wait in the spool; next attempt in" in early.stdout
-    assert stopped_server.reports() == []
-    # ...and sends once it is due (here: a base of 0 s makes it due at once).
-    late = run_kpanic(
-        "submit", "--server", stopped_server.url, env=_env(tmp_path, KPANIC_CLIENT_RETRY_BASE="0")
+    assert 20 < data["next_attempt"] - time.time() < 100  # 60 s, jittered by 0.5..1.5
+    # A second report while the server is still down, with no backoff: due at once. The first
+    # one is not due, so it is not tried again.
+    down = run_kpanic(
+        "submit", "--server", url, str(b), env=_env(tmp_path, KPANIC_CLIENT_RETRY_BASE="0")
     )
-    assert late.returncode == 0, late.stderr + late.stdout
-    assert f"{f}: stored as a new report" in late.stdout
-    assert len(stopped_server.reports()) == 1 and _spooled(tmp_path) == []
+    assert down.returncode == 75 and len(_spooled(tmp_path)) == 2
+    assert json.loads(entry.read_text())["attempts"] == 1
+    stopped_server.start()
+    # The next run sends what is due and leaves the rest to its backoff...
+    run = run_kpanic("submit", "--server", url, env=_env(tmp_path))
+    assert run.returncode == 75, run.stderr
+    assert f"{b}: stored as a new report" in run.stdout
+    assert "1 earlier report(s) wait in the spool; next attempt in" in run.stdout
+    assert len(stopped_server.reports()) == 1
+    # ...which --retry-now overrides.
+    now = run_kpanic("submit", "--server", url, "--retry-now", env=_env(tmp_path))
+    assert now.returncode == 0, now.stderr + now.stdout
+    assert f"{a}: stored as a new report" in now.stdout
+    assert len(stopped_server.reports()) == 2 and _spooled(tmp_path) == []
 
 
 def _tree(root: Path, logs: list[str]) -> None:
@@ -173,7 +180,9 @@ def _tree(root: Path, logs: list[str]) -> None:
 def test_from_a_fake_pstore_tree_to_a_report_page_once(tmp_path: Path, server: Served) -> None:
     root = tmp_path / "root"
     log = fixture_log("mac80211-kasan-uaf-console.txt").replace(
-        "wlan8: mgd_auth failed", "wlan8 on laptop-of-alice mgd_auth failed (from 192.168.17.42)"
+        "wlan8: mgd_auth failed",
+        "wlan8: hostname=laptop-of-alice mgd_auth failed (from 192.168.17.42)",
+        1,
     )
     _tree(root, [log])
     env = _env(tmp_path)
@@ -183,14 +192,15 @@ def test_from_a_fake_pstore_tree_to_a_report_page_once(tmp_path: Path, server: S
     assert "1 new crash(es)" in listing.stdout and "nothing was sent" in listing.stdout
     show = run_kpanic("collect", "--root", str(root), "--show", env=env)
     assert "192.168.17.42" not in show.stdout and "(from <ipv4>)" in show.stdout
-    assert "removed before sending: 1 ip" in show.stdout
+    assert "laptop-of-alice" not in show.stdout and "hostname=<host>" in show.stdout
+    assert "removed before sending: 1 hostname, 1 ip" in show.stdout
     assert server.reports() == []
     sent = run_kpanic("collect", "--root", str(root), "--send", "--server", server.url, env=env)
     assert sent.returncode == 0, sent.stderr
     assert "stored as a new report" in sent.stdout
     page = next(ln.split()[-1] for ln in sent.stdout.splitlines() if ln.strip().startswith("page:"))
     html = httpx.get(page, timeout=10).text
-    assert "lockref_get" in html and "192.168.17.42" not in html
+    assert "lockref_get" in html and "192.168.17.42" not in html and "alice" not in html
     # Collected again: found once, so not sent again.
     again = run_kpanic("collect", "--root", str(root), "--send", "--server", server.url, env=env)
     assert again.returncode == 0
