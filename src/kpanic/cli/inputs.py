@@ -123,4 +123,4 @@ def write_output(path: str | os.PathLike[str], data: bytes | str) -> None:
         else:
             target.write_text(data, encoding="utf-8")
     except OSError as exc:
-        raise path_error(target, exc) from None
+        raise KpanicError(f"{target}: cannot write: {describe_os_error(exc)}") from None

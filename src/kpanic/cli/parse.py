@@ -257,6 +257,7 @@ def show(results: list[tuple[str, ParseResult, dict[str, str | None] | None]]) -
             ("arch", rep.arch or meta.get("arch") or "-"),
             *([("distribution", meta["distro"])] if meta.get("distro") else []),
             *([("decoded from", f"a panic {meta['kind']}")] if meta.get("kind") else []),
+            *([("the URL says", _url_metadata(meta))] if _url_metadata(meta) else []),
             ("taint", rep.taint if rep.taint is not None else "-"),
             ("task", f"{rep.comm} (pid {rep.pid}, cpu {rep.cpu})" if rep.comm else "-"),
             ("offsets", f"{rep.start}-{rep.end}"),
@@ -276,3 +277,13 @@ def show(results: list[tuple[str, ParseResult, dict[str, str | None] | None]]) -
             console.print(f"{len(result.reports) - 1} further report(s):")
             for other in result.reports[1:]:
                 console.print(escape(f"  - {other.title}"))
+
+
+def _url_metadata(meta: dict[str, str | None]) -> str:
+    """What the panic URL said about the machine (v=, a=, d=)."""
+    parts = [
+        f"{label} {meta[key]}"
+        for key, label in (("kernel", "kernel"), ("arch", "arch"), ("distro", "distribution"))
+        if meta.get(key)
+    ]
+    return ", ".join(parts)

@@ -104,9 +104,9 @@ def run_stats(args: argparse.Namespace) -> int:
     if args.plot:
         from kpanic.cli.inputs import check_output
 
+        check_output(args.plot)
         if args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
             raise KpanicError(f"{args.plot}: --plot writes .png or .svg files")
-        check_output(args.plot)
     entries = run_batch(_files(args), all_reports=args.all_reports, show_progress=True)
     stats = Stats(logs=len({e.path for e in entries}))
     for e in entries:
