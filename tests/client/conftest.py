@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.conftest import ROOT, SYZKALLER
 
 FIXTURES = ROOT / "tests" / "report" / "fixtures"

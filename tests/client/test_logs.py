@@ -7,12 +7,11 @@ import datetime as dt
 import gzip
 from pathlib import Path
 
-from tests.client.conftest import corpus_log, fake_journalctl, fixture_log, journal_entries
-
 from kpanic.client.config import ClientConfig
 from kpanic.client.journal import boot_log
 from kpanic.client.sources import collect
 from kpanic.report import parse
+from tests.client.conftest import corpus_log, fake_journalctl, fixture_log, journal_entries
 
 QUIET_BOOT = "[    0.000000] Linux version 6.18.0 (builder@host) #1 SMP\n[    1.5] all fine\n"
 

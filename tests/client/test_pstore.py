@@ -8,12 +8,12 @@ import zlib
 from pathlib import Path
 
 import pytest
-from tests.client.conftest import corpus_log, deflate_raw, fixture_log, write_dump
 
 from kpanic.client import pstore
 from kpanic.client.config import ClientConfig
 from kpanic.client.sources import collect
 from kpanic.report import parse
+from tests.client.conftest import corpus_log, deflate_raw, fixture_log, write_dump
 
 PSTORE_ONLY = ClientConfig(sources=("pstore", "systemd-pstore"))
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from kpanic.report import parse
 from tests.client.conftest import (
     KPANIC,
     Served,
@@ -22,8 +24,6 @@ from tests.client.conftest import (
     write_dump,
 )
 from tests.web.conftest import kmsg_urls
-
-from kpanic.report import parse
 
 LOG = "riscv-kvm-null-deref.txt"
 
