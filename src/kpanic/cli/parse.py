@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             msg = str(exc)
             msg = msg.removeprefix(f"{label}: ")  # the file is named once
-            print(f"kpanic: {label}: {msg}", file=sys.stderr)
+            print(f"kpanic: cannot read {label}: {msg}", file=sys.stderr)
             if args.json:
                 sys.stdout.write(json.dumps({"file": name, "error": msg}) + "\n")
             continue
