@@ -114,3 +114,14 @@ def test_two_crashes_in_one_log_are_two_crashes(tmp_path: Path) -> None:
     windows = crash_windows(a + filler + b)
     assert [w.title for w in windows] == [parse(a).primary.title, parse(b).primary.title]
     assert "eth0: link up" not in windows[0].text.split("\n", 1)[0]
+
+
+def test_a_journal_without_earlier_boots_leaves_it_to_the_syslog_files(tmp_path: Path) -> None:
+    root = _journal_root(tmp_path)
+    (root / "var" / "log" / "kern.log").write_text(
+        fixture_log("btrfs-refcount-warning--syslog.txt")
+    )
+    script = fake_journalctl(tmp_path / "bin", [])  # journalctl: boot -1 is not available
+    found = collect(root, ClientConfig(sources=("journal", "syslog"), journalctl=str(script)))
+    assert [s.status for s in found.statuses if s.source == "journal"] == ["missing"]
+    assert len(found.crashes) == 1 and found.crashes[0].source == "syslog"

@@ -396,10 +396,10 @@ def _collect_json(found: Any, prepared: list[tuple[Any, str, dict[str, int]]]) -
 def _status_lines(found: Any) -> list[str]:
     lines = []
     for s in found.statuses:
-        if s.status == "ok" and not s.crashes and not s.detail:
-            continue
         extra = f": {s.detail}" if s.detail else ""
-        count = f" ({s.crashes} crash(es))" if s.status == "ok" else ""
+        count = ""
+        if s.status == "ok":
+            count = f" ({s.crashes} crash(es))" if s.crashes else " (nothing found)"
         lines.append(f"  {s.source:<15} {s.status:<10} {s.where}{count}{extra}")
     return lines
 

@@ -124,6 +124,10 @@ def collect(
             if n == 1:
                 why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
                 detail = why[-1] if why else f"exit status {proc.returncode}"
+                # A journal without earlier boots (kept in memory only, or just set up) holds
+                # nothing to read: missing, so the syslog files are read instead.
+                if "boot" in detail.lower() and "not" in detail.lower():
+                    return [], [SourceStatus(SOURCE, where, "missing", detail)]
                 return [], [SourceStatus(SOURCE, where, "unreadable", detail)]
             break  # no boot -n: all earlier boots read
         if len(proc.stdout) > MAX_OUTPUT_BYTES:
