@@ -196,14 +196,19 @@ def run(args: argparse.Namespace) -> int:
 
         # One symbolizer for every input: symbol tables are read once.
         symbolizer = Symbolizer(args.vmlinux, args.modules)
+    from kpanic.cli.progress import Progress
+
     results = []
     failed = 0
+    progress = Progress(len(args.files), "parsing")
     for name in args.files:
         label = "standard input" if name == "-" else name
         try:
             log, meta = load_input(name, args.max_bytes)
             result = parse(log, max_bytes=args.max_bytes)
+            progress.advance()
         except KpanicError as exc:
+            progress.advance()
             failed += 1
             msg = str(exc)
             msg = msg.removeprefix(f"{label}: ")  # the file is named once
@@ -218,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.flush()
         else:
             results.append((name, result, meta))
+    progress.close()  # before the summary goes to standard output
     if not args.json:
         show(results)
     if failed:
