@@ -196,7 +196,10 @@ def deliver(
     done: list[tuple[Entry, Outcome]] = []
     waiting: list[Entry] = []
     now = time.time()
-    for entry in list(spool.entries()):
+    entries = list(spool.entries())
+    for name in spool.bad:
+        print(f"kpanic: {spool.dir / name}: damaged spool entry set aside (.bad)", file=sys.stderr)
+    for entry in entries:
         due = retry_now or entry.next_attempt <= now or (only is not None and entry.key in only)
         if not due:
             waiting.append(entry)
