@@ -84,16 +84,25 @@ def test_literal_choices_agree_with_the_modules() -> None:
     assert cli_parse.DEFAULT_MAX_BYTES == DEFAULT_MAX_BYTES
 
 
-def test_every_option_of_collect_and_submit_is_explained() -> None:
-    for cmd in ("collect", "submit"):
-        out = kp(cmd, "--help").stdout
-        from kpanic.cli import build_parser
+def test_every_option_and_argument_of_every_command_is_explained() -> None:
+    import argparse
 
-        sub = build_parser(cmd)._subparsers._group_actions[0].choices[cmd]  # type: ignore[union-attr]
-        for action in sub._actions:
-            if action.option_strings and action.dest != "help":
-                assert action.help, f"{cmd} {action.option_strings} has no help"
-        assert "--server" in out
+    from kpanic.cli import build_parser
+
+    missing: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+            elif action.dest not in ("help", "version") and not action.help:
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "kpanic")
+    assert missing == []
+    out = kp("collect", "--help").stdout
+    assert "--send" in out and "--show" in out and "--root" in out
 
 
 # --------------------------------------------------------------------------- errors

@@ -124,7 +124,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "at the next run; refused ones (4xx) are shown with the server's reason. Without "
         "INPUT, only the spool is sent.",
     )
-    s.add_argument("inputs", nargs="*", metavar="INPUT")
+    s.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="log file, photo, panic URL, collect --json output, or - (standard input)",
+    )
     s.add_argument("--photo", action="append", default=[], metavar="FILE", help="a photo")
     s.add_argument("--url", action="append", default=[], metavar="PANIC_URL", help="a panic URL")
     _client_options(s)

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("shell", choices=SHELLS)
+    p.add_argument("shell", choices=SHELLS, help="the shell to complete for")
     p.set_defaults(handler=_completion)
 
 

@@ -47,12 +47,23 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     enc = qsub.add_parser("encode", help="encode a kernel log as drm_panic would")
     enc.add_argument("file", nargs="?", metavar="FILE", help="kmsg text file, or - for stdin")
     enc.add_argument("--url", metavar="BASE", help="CONFIG_DRM_PANIC_SCREEN_QR_CODE_URL")
-    enc.add_argument("--encoding", choices=ENCODINGS, default="fido2")
+    enc.add_argument(
+        "--encoding",
+        choices=ENCODINGS,
+        default="fido2",
+        help="numeric packing: fido2 (Linux 6.15+, z=) or legacy (6.12-6.14, zl=); default fido2",
+    )
     enc.add_argument("--max-version", type=int, default=40, metavar="N", help="1..40 (default 40)")
     enc.add_argument("--arch", help="utsname machine for a= (default: this machine)")
     enc.add_argument("--kernel", help="kernel release for v= (default: from the log)")
     enc.add_argument("--distro", help="distribution for d=")
-    enc.add_argument("--format", choices=FORMATS, default="terminal")
+    enc.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="terminal",
+        help="terminal (half blocks), png, svg, screen (the whole panic screen as PNG), url "
+        "(the code's text), matrix (0/1 rows); default terminal",
+    )
     enc.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     enc.add_argument("--data-hex", metavar="HEX", help="encode these bytes as-is")
     enc.add_argument("--url-prefix", metavar="PREFIX", help="with --data-hex: the URL as-is")

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description="Parse and classify every log in FILE|DIR... and count crashes per bug "
         "class, per language and per Rust verdict (primary crash of each log).",
     )
-    p.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    p.add_argument("paths", nargs="+", metavar="FILE|DIR", help="log files and directories")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--plot", type=Path, metavar="OUT.png|OUT.svg", help="also draw a chart")
     p.add_argument(
@@ -51,21 +51,28 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description="Group the crashes in FILE|DIR... under two signature versions and list "
         "the groups the second version merges and splits.",
     )
-    d.add_argument("--from", dest="v_from", type=_version, required=True, metavar="V1")
+    d.add_argument(
+        "--from",
+        dest="v_from",
+        type=_version,
+        required=True,
+        metavar="V1",
+        help="the signature version to compare from (kpanic signature versions lists them)",
+    )
     d.add_argument(
         "--to", dest="v_to", type=_version, default=None, metavar="V2", help="default: current"
     )
-    d.add_argument("paths", nargs="+", metavar="FILE|DIR")
-    d.add_argument("--json", action="store_true")
+    d.add_argument("paths", nargs="+", metavar="FILE|DIR", help="log files and directories")
+    d.add_argument("--json", action="store_true", help="print JSON")
     selection.add_arguments(d)
     d.set_defaults(handler=run_diff)
 
     sh = ssub.add_parser("show", help="the signature of each crash, with the rule notes")
-    sh.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    sh.add_argument("paths", nargs="+", metavar="FILE|DIR", help="log files and directories")
     sh.add_argument(
         "--version", dest="sig_version", type=_version, default=None, help="default: current"
     )
-    sh.add_argument("--json", action="store_true")
+    sh.add_argument("--json", action="store_true", help="print JSON")
     selection.add_arguments(sh)
     sh.set_defaults(handler=run_show)
 

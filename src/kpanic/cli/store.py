@@ -47,11 +47,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="bulk-load kernel logs, panic URLs (*.url) and QR photos into the store",
         description="Parse files in parallel (one writer); the same content twice is one report.",
     )
-    p.add_argument("paths", nargs="+", type=Path, metavar="DIR|FILE")
+    p.add_argument(
+        "paths", nargs="+", type=Path, metavar="DIR|FILE", help="files and directories to load"
+    )
     _add_db(p)
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="parser processes")
     scrub = p.add_mutually_exclusive_group()
-    scrub.add_argument("--scrub", dest="scrub", action="store_true", default=None)
+    scrub.add_argument(
+        "--scrub",
+        dest="scrub",
+        action="store_true",
+        default=None,
+        help="remove personal data before storing (the default unless KPANIC_SCRUB=0)",
+    )
     scrub.add_argument(
         "--no-scrub",
         dest="scrub",
@@ -84,26 +92,26 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     _add_db(p)
     p.set_defaults(handler=_token_list)
     p = tok_sub.add_parser("revoke", help="revoke a token by id")
-    p.add_argument("token_id", type=int)
+    p.add_argument("token_id", type=int, help="the id 'kpanic token list' shows")
     _add_db(p)
     p.set_defaults(handler=_token_revoke)
 
     grp = sub.add_parser("group", help="crash groups: merge")
     grp_sub = grp.add_subparsers(dest="group_command", metavar="ACTION", required=True)
     p = grp_sub.add_parser("merge", help="merge groups into TARGET (sticks across reprocess)")
-    p.add_argument("target", type=int)
-    p.add_argument("sources", type=int, nargs="+")
+    p.add_argument("target", type=int, help="the group that stays")
+    p.add_argument("sources", type=int, nargs="+", help="the groups merged into it")
     _add_db(p)
     p.set_defaults(handler=_group_merge)
 
     rep = sub.add_parser("report", help="stored reports: split into a new group, delete")
     rep_sub = rep.add_subparsers(dest="report_command", metavar="ACTION", required=True)
     p = rep_sub.add_parser("split", help="move a report into a new group of its own")
-    p.add_argument("report_id", type=int)
+    p.add_argument("report_id", type=int, help="the report's id (its page is /reports/ID)")
     _add_db(p)
     p.set_defaults(handler=_report_split)
     p = rep_sub.add_parser("delete", help="delete a report for good")
-    p.add_argument("report_id", type=int)
+    p.add_argument("report_id", type=int, help="the report's id (its page is /reports/ID)")
     _add_db(p)
     p.set_defaults(handler=_report_delete)
 
