@@ -201,6 +201,15 @@ def test_from_a_fake_pstore_tree_to_a_report_page_once(tmp_path: Path, server: S
     page = next(ln.split()[-1] for ln in sent.stdout.splitlines() if ln.strip().startswith("page:"))
     html = httpx.get(page, timeout=10).text
     assert "lockref_get" in html and "192.168.17.42" not in html and "alice" not in html
+    # collect --json | submit -: the same crash, and the state file learns it was sent.
+    other = tmp_path / "other-root"
+    _tree(other, [corpus_log(1000)])
+    doc = run_kpanic("collect", "--root", str(other), "--json", env=env).stdout
+    piped = run_kpanic("submit", "--server", server.url, "-", env=env, input=doc.encode())
+    assert piped.returncode == 0 and b"stored as a new report" in piped.stdout
+    later = run_kpanic("collect", "--root", str(other), env=env)
+    assert "0 new crash(es), 1 already handled" in later.stdout
+    assert len(server.reports()) == 2
     # Collected again: found once, so not sent again.
     again = run_kpanic("collect", "--root", str(root), "--send", "--server", server.url, env=env)
     assert again.returncode == 0
@@ -209,7 +218,7 @@ def test_from_a_fake_pstore_tree_to_a_report_page_once(tmp_path: Path, server: S
     lost = _env(tmp_path / "other")
     third = run_kpanic("collect", "--root", str(root), "--send", "--server", server.url, env=lost)
     assert "already stored" in third.stdout
-    assert len(server.reports()) == 1
+    assert len(server.reports()) == 2
 
 
 def test_a_sender_killed_at_any_point_loses_nothing_and_sends_each_crash_once(

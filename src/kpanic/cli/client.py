@@ -520,15 +520,18 @@ def _entries_for(args: argparse.Namespace, scrub: bool) -> list[Entry]:
             continue
         collected = _collect_output(stripped)
         if collected is not None:
-            for i, crash in enumerate(collected, 1):
-                entries.append(log_entry(crash, f"{name} crash {i}"))
+            for i, (crash, state_key) in enumerate(collected, 1):
+                entry = log_entry(crash, f"{name} crash {i}")
+                entry.state_key = state_key  # sent this way, collect will not offer it again
+                entries.append(entry)
             continue
         entries.append(log_entry(text, name))
     return entries
 
 
-def _collect_output(text: str) -> list[str] | None:
-    """The crash texts of ``kpanic collect --json`` output, or None for anything else."""
+def _collect_output(text: str) -> list[tuple[str, str | None]] | None:
+    """(text, state key) of each crash in ``kpanic collect --json`` output, or None for
+    anything else."""
     if not text.startswith("{"):
         return None
     try:
@@ -538,7 +541,11 @@ def _collect_output(text: str) -> list[str] | None:
     crashes = doc.get("crashes") if isinstance(doc, dict) else None
     if not isinstance(crashes, list):
         return None
-    return [c["text"] for c in crashes if isinstance(c, dict) and isinstance(c.get("text"), str)]
+    return [
+        (c["text"], c["key"] if isinstance(c.get("key"), str) else None)
+        for c in crashes
+        if isinstance(c, dict) and isinstance(c.get("text"), str)
+    ]
 
 
 def _submit(args: argparse.Namespace) -> int:
