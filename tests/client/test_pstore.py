@@ -146,3 +146,14 @@ def test_since_uses_the_record_time(tmp_path: Path) -> None:
     assert len(found.crashes) == 1 and found.too_old == 1
     assert found.crashes[0].text == corpus_log(10)
     assert os.path.basename(found.crashes[0].origin[0]).startswith("dmesg-efi-1764000000")
+
+
+def test_console_logs_and_shutdown_dumps_without_a_crash_are_not_offered(tmp_path: Path) -> None:
+    d = _pstore(tmp_path)
+    d.mkdir(parents=True)
+    (d / "console-ramoops-0").write_text("[    0.000000] Linux version 6.18.0\n[    2.0] ok\n")
+    write_dump(d, "[  100.0] reboot: Restarting system\n", backend="ramoops", reason="Shutdown")
+    (d / "console-ramoops-1").write_text(corpus_log(10))  # a console log with an oops in it
+    found = collect(tmp_path, PSTORE_ONLY)
+    assert [c.text for c in found.crashes] == [corpus_log(10)]
+    assert found.no_crash == 2

@@ -397,6 +397,7 @@ def _collect_json(found: Any, prepared: list[tuple[Any, str, dict[str, int]]]) -
         "sources": [s.to_dict() for s in found.statuses],
         "already_known": found.already_known,
         "too_old": found.too_old,
+        "no_crash": found.no_crash,
     }
     print(json.dumps(out, ensure_ascii=False))
 
@@ -418,6 +419,8 @@ def _summary(found: Any) -> str:
         bits.append(f"{found.already_known} already handled (--all shows them)")
     if found.too_old:
         bits.append(f"{found.too_old} before --since")
+    if found.no_crash:
+        bits.append(f"{found.no_crash} record(s) without a crash (console logs, shutdowns)")
     return ", ".join(bits)
 
 

@@ -19,6 +19,7 @@ class Crash:
     notes: list[str] = field(default_factory=list)  # e.g. "part 2 of 3 is missing"
     title: str | None = None  # the client-side parser's title (for the listing only)
     kernel: str | None = None
+    reason: str | None = None  # pstore's kmsg_dump reason: Panic, Oops, Emergency, Shutdown...
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -158,6 +158,7 @@ def _crash(recs: list[Record], *, source: str) -> Crash:
                 + (" (the end of the log)" if 1 in missing else "")
             )
     times = [r.time for r in recs if r.time is not None]
+    dump = recs[0].dump
     return Crash(
         source=source,
         origin=[str(r.path) for r in recs],
@@ -165,6 +166,7 @@ def _crash(recs: list[Record], *, source: str) -> Crash:
         time=min(times) if times else None,
         parts=len(recs),
         notes=notes,
+        reason=dump.split("#", 1)[0] if dump else None,
     )
 
 

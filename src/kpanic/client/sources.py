@@ -92,12 +92,18 @@ def _read(src: Source, root: Path, cfg: ClientConfig) -> tuple[list[Crash], list
     return textfiles.collect_syslog(where)
 
 
+# kmsg_dump reasons that mean a crash even when the parser does not recognise the text (a
+# pstore record of another reason, or a console log, is kept only when it holds a report).
+CRASH_REASONS: Final = ("Panic", "Oops", "Emergency")
+
+
 @dataclass(slots=True)
 class Collection:
     crashes: list[Crash]
     statuses: list[SourceStatus]
     already_known: int = 0
     too_old: int = 0
+    no_crash: int = 0  # texts read that hold no crash (console logs, shutdown dumps)
 
 
 def parse_since(text: str, now: dt.datetime | None = None) -> dt.datetime:
@@ -159,8 +165,9 @@ def collect(
         if known is not None and known(key):
             out.already_known += 1
             continue
-        if crash.title is None:
-            _describe(crash)
+        if crash.title is None and not _describe(crash) and crash.reason not in CRASH_REASONS:
+            out.no_crash += 1  # a console log or a shutdown dump with no crash in it
+            continue
         out.crashes.append(crash)
     return out
 
@@ -169,12 +176,14 @@ def _when(c: Crash) -> dt.datetime:
     return c.time or dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
-def _describe(crash: Crash) -> None:
-    """The client parser's title and kernel release, for the listing."""
+def _describe(crash: Crash) -> bool:
+    """Set the client parser's title and kernel release (for the listing); False when the
+    parser finds no crash report in the text."""
     from kpanic.report import parse
 
     rep = parse(crash.text).primary
     if rep is not None:
         crash.title, crash.kernel = rep.title, rep.kernel
-    else:
-        crash.title = "(no crash report found in this text)"
+        return True
+    crash.title = "(no crash report found in this text)"
+    return False
