@@ -6,6 +6,7 @@ in the client configuration."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -204,12 +205,18 @@ def deliver(
     entries = list(spool.entries())
     for name in spool.bad:
         print(f"kpanic: {spool.dir / name}: damaged spool entry set aside (.bad)", file=sys.stderr)
+    unreachable: Outcome | None = None  # once the server cannot be reached, stop trying
     for entry in entries:
         due = retry_now or entry.next_attempt <= now or (only is not None and entry.key in only)
         if not due:
             waiting.append(entry)
             continue
-        out = sender.send(entry)
+        if unreachable is not None:
+            out = dataclasses.replace(unreachable)
+        else:
+            out = sender.send(entry)
+            if not out.final and out.http_status is None:
+                unreachable = out
         if out.final:
             if state is not None and entry.state_key:
                 state.mark(

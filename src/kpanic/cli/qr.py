@@ -212,7 +212,9 @@ def _label(item: str) -> str:
     """An input as a person reads it: stdin by name, long URLs shortened."""
     if item == "-":
         return "standard input"
-    return item if len(item) <= 80 else item[:60] + "..." + item[-12:]
+    if len(item) <= 80 or not item.startswith(("http://", "https://")):
+        return item
+    return item[:60] + "..." + item[-12:]
 
 
 def _metadata(record: dict[str, Any]) -> str:
