@@ -298,3 +298,29 @@ def test_progress_only_on_a_terminal_and_only_after_a_second(monkeypatch) -> Non
         assert p._bar is not None
     r = kp("qr", "decode", *[_url(None)] * 3)
     assert "\r" not in r.stderr and "━" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("parse", "{bin}"), ("parse", "{png}"), ("parse", "/dev/null"), ("parse", "{dir}"),
+        ("qr", "decode", "{bin}"), ("qr", "decode", "{png}"), ("qr", "decode", "{dir}"),
+        ("qr", "encode", "/dev/null"), ("stats", "/dev/null"), ("import", "{dir}", "--db", "{db}"),
+        ("collect", "--root", "{bin}"), ("collect", "--root", "{dir}", "--since", "yesterday"),
+        ("submit", "--server", "http://127.0.0.1:9", "{dir}"),
+        ("token", "revoke", "99", "--db", "{db}"), ("report", "delete", "5", "--db", "{db}"),
+    ],
+)  # fmt: skip
+def test_bad_inputs_never_show_a_traceback(tmp_path: Path, args: tuple[str, ...]) -> None:
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "bin.dat").write_bytes(bytes(range(256)) * 12)
+    (work / "fake.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    subst = {"bin": str(work / "bin.dat"), "png": str(work / "fake.png"), "dir": str(work),
+             "db": f"sqlite:///{tmp_path / 'k.db'}"}  # fmt: skip
+    r = kp(*(a.format(**subst) for a in args), env={"KPANIC_CLIENT_STATE_DIR": str(tmp_path)})
+    assert "Traceback" not in r.stderr + r.stdout
+    assert r.returncode in (0, 1, 2, 75), r.stderr
+    assert r.returncode != 70, r.stderr  # an internal error
+    if r.returncode:
+        assert r.stderr.strip(), "a failure says why"

@@ -327,7 +327,8 @@ def _collect(args: argparse.Namespace) -> int:
     cfg = _config(args)
     root = args.root
     if not root.is_dir():
-        raise KpanicError(f"--root {root}: no such directory")
+        what = "not a directory" if root.exists() else "no such directory"
+        raise KpanicError(f"--root {root}: {what}")
     since = sources.parse_since(args.since or cfg.since) if (args.since or cfg.since) else None
     send = args.send or cfg.send
     if send and args.dismiss:
