@@ -11,7 +11,7 @@ import argparse
 import datetime as dt
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -184,22 +184,6 @@ def _safe_url(url: str) -> str:
 
 
 # ----------------------------------------------------------------------------- import
-
-
-def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files to import: given files as is; directories walked (hidden and metadata skipped)."""
-    for path in paths:
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if name.startswith(".") or name.lower().endswith(IMPORT_SKIP_SUFFIXES):
-                        continue
-                    yield Path(root) / name
-        elif path.is_file():
-            yield path
-        else:
-            raise KpanicError(f"{path}: no such file or directory")
 
 
 def _prepare_one(job: tuple[Path, bool | None, Any]) -> tuple[Any, str | None]:
