@@ -281,3 +281,31 @@ def test_202_with_a_status_address_is_polled(mode: str) -> None:
     assert out.status == "stored" and out.result["report_id"] == 7
     assert out.page == "http://srv.example/reports/7"
     assert polls[0] == "http://srv.example/api/v1/jobs/9?wait=10"
+
+
+@pytest.mark.parametrize(
+    ("status", "expect"),
+    [(500, "retry"), (503, "retry"), (429, "retry"), (408, "retry"), (413, "rejected"),
+     (422, "rejected"), (401, "rejected"), (308, "rejected"), (201, "stored"), (200, "duplicate")],
+)  # fmt: skip
+def test_answers_are_classified(status: int, expect: str) -> None:
+    from kpanic.client.send import Sender
+    from kpanic.client.spool import Entry
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if status in (200, 201):
+            body = {"report_id": 1, "is_new": status == 201, "report_url": "/reports/1"}
+            return httpx.Response(status, json=body)
+        headers = {"retry-after": "120"} if status == 429 else {}
+        if status == 308:
+            headers["location"] = "https://srv.example/"
+        return httpx.Response(status, json={"detail": f"reason {status}"}, headers=headers)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    sender = Sender("http://srv.example", client=client)
+    out = sender.send(Entry(key="k", kind="log", body="x", name="x"))
+    assert out.status == expect
+    if expect == "rejected" and status != 308:
+        assert out.reason == f"reason {status}"
+    if status == 429:
+        assert out.retry_after == 120

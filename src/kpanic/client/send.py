@@ -132,6 +132,11 @@ class Sender:
             return self._described(Outcome(status, code, result=result))
         if code == 202:
             return self._poll(resp)
+        if 300 <= code < 400:  # a POST is not followed blindly (the body would be lost)
+            where = resp.headers.get("location", "elsewhere")
+            return Outcome(
+                "rejected", code, f"the server redirects to {where}: give that as --server"
+            )
         if 400 <= code < 500 and code not in RETRYABLE_4XX:
             return Outcome("rejected", code, _reason(resp))
         why = f"HTTP {code}: {_reason(resp)}"
