@@ -33,6 +33,10 @@ def test_journal_of_earlier_boots_gives_the_crash_with_its_time(tmp_path: Path) 
     assert crash.source == "journal"
     assert crash.title == parse(log).primary.title
     assert crash.origin == [f"journal boot {'b1' * 16}"]
+    # The whole report, not just its header line: every message of the oops is in the text.
+    from kpanic.client.overlap import message_lines
+
+    assert message_lines(log) <= message_lines(crash.text)
     assert crash.time is not None and crash.time.year == 2025
     # Kernel messages only, as JSON, boot by boot until journalctl has no more.
     calls = (tmp_path / "bin" / "calls.log").read_text().splitlines()
@@ -113,6 +117,9 @@ def test_two_crashes_in_one_log_are_two_crashes(tmp_path: Path) -> None:
     filler = "".join(f"[ 5000.{i:06d}] eth0: link up\n" for i in range(200))
     windows = crash_windows(a + filler + b)
     assert [w.title for w in windows] == [parse(a).primary.title, parse(b).primary.title]
+    last_of_a = a.rstrip("\n").rsplit("\n", 1)[1]
+    assert last_of_a in windows[0].text  # the first crash's whole trace
+    assert b.strip().split("\n")[0] not in windows[0].text  # and not the next crash
     assert "eth0: link up" not in windows[0].text.split("\n", 1)[0]
 
 
@@ -125,3 +132,25 @@ def test_a_journal_without_earlier_boots_leaves_it_to_the_syslog_files(tmp_path:
     found = collect(root, ClientConfig(sources=("journal", "syslog"), journalctl=str(script)))
     assert [s.status for s in found.statuses if s.source == "journal"] == ["missing"]
     assert len(found.crashes) == 1 and found.crashes[0].source == "syslog"
+
+
+def test_one_oops_in_the_journal_and_in_pstore_is_one_crash(tmp_path: Path) -> None:
+    from tests.client.conftest import write_dump
+
+    root = _journal_root(tmp_path)
+    log = fixture_log("mac80211-kasan-uaf-console--dmesg.txt")
+    # pstore holds the end of the log only (one record); the journal has all of it.
+    tail = "".join(log.splitlines(keepends=True)[-60:])
+    write_dump(root / "sys" / "fs" / "pstore", tail, backend="ramoops", reason="Oops",
+               timestamp=1_764_000_100)  # fmt: skip
+    script = fake_journalctl(tmp_path / "bin", [journal_entries(log, "c" * 32)])
+    cfg = ClientConfig(sources=("pstore", "journal"), journalctl=str(script))
+    (crash,) = collect(root, cfg).crashes
+    assert crash.source == "journal"  # the fuller text
+    assert any(o.endswith("dmesg-ramoops-0") for o in crash.origin)
+    assert crash.notes and crash.notes[0].startswith("also found in pstore")
+    # The same oops recorded a day apart is two crashes.
+    (root / "sys" / "fs" / "pstore" / "dmesg-ramoops-0").unlink()
+    write_dump(root / "sys" / "fs" / "pstore", tail, backend="ramoops", reason="Oops",
+               timestamp=1_764_090_000)  # fmt: skip
+    assert len(collect(root, cfg).crashes) == 2

@@ -13,6 +13,8 @@ from typing import Final
 
 CONTEXT_LINES: Final = 30
 JOIN_GAP_LINES: Final = 10  # reports starting closer than this are one crash
+TAIL_LINES: Final = 50  # lines kept after the parser's report text (the panic's last words)
+MAX_REPORT_LINES: Final = 4000
 MAX_WINDOW_CHARS: Final = 1 << 20  # the server takes 2 MB logs; a crash window is far smaller
 
 
@@ -36,12 +38,17 @@ def crash_windows(text: str) -> list[Window]:
     meta: list[tuple[str | None, str | None]] = []
     last_start = 0
     for i, rep in enumerate(reports):
-        # A report's span may run into the next one's: it ends where the next begins.
-        end = max(rep.end, rep.start)
+        # The parser's ``end`` is the end of the last header line; the report (its stack
+        # trace, its "---[ end trace ]---") runs on for as many lines as its text has. A
+        # report ends where the next one begins.
+        body_lines = rep.text[rep.text_prefix_len :].count("\n") + 1 if rep.text else 0
+        span = 2 * max(body_lines, 1) + TAIL_LINES  # generous: cleaning drops some lines
+        end = _forward_lines(text, max(rep.end - 1, rep.start), span)
+        end = min(end, _forward_lines(text, rep.start, MAX_REPORT_LINES))
         nxt = next((r.start for r in reports[i + 1 :] if r.start > rep.start), None)
         if nxt is not None:
-            end = min(end, nxt)
-        end = _line_end(text, max(end - 1, rep.start))
+            end = min(end, text.rfind("\n", 0, nxt) + 1 or nxt)
+        end = max(end, _line_end(text, rep.start))  # at least the report's first line
         if spans and text.count("\n", last_start, rep.start) < JOIN_GAP_LINES:
             spans[-1][1] = max(spans[-1][1], end)  # a few lines apart: one crash
             continue
@@ -67,6 +74,16 @@ def _back_lines(text: str, pos: int, count: int) -> int:
             break
         prev = text.rfind("\n", 0, pos - 1)
         pos = prev + 1
+    return pos
+
+
+def _forward_lines(text: str, pos: int, count: int) -> int:
+    """The offset just past the ``count`` lines that start at ``pos``'s line."""
+    for _ in range(count):
+        nl = text.find("\n", pos)
+        if nl < 0:
+            return len(text)
+        pos = nl + 1
     return pos
 
 

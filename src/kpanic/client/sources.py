@@ -17,6 +17,7 @@ from typing import Final
 from kpanic.client import journal, pstore, textfiles
 from kpanic.client.config import ClientConfig
 from kpanic.client.model import Crash, SourceStatus
+from kpanic.client.overlap import merge_overlapping
 from kpanic.client.pipeline import content_key
 from kpanic.errors import KpanicError
 
@@ -154,6 +155,7 @@ def collect(
         found.extend(crashes)
     out = Collection([], statuses)
     seen: set[str] = set()
+    found = merge_overlapping(found)
     for crash in sorted(found, key=_when):
         key = crash_key(crash)
         if key in seen:  # the same records in pstore and systemd-pstore's archive
