@@ -35,7 +35,7 @@ def _completion(args: argparse.Namespace) -> int:
     except ImportError:
         raise KpanicError("shell completion needs the argcomplete package") from None
     code = argcomplete.shellcode(["kpanic"], shell=args.shell)
-    if args.shell == "zsh":
-        code = "#compdef kpanic\n" + code
+    if args.shell == "zsh" and not code.startswith("#compdef"):
+        code = "#compdef kpanic\n" + code  # loadable from $fpath as _kpanic
     sys.stdout.write(code)
     return 0
