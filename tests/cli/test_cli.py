@@ -258,8 +258,14 @@ def test_stats_and_import_skip_readme_and_license_and_take_glob_exclude(tmp_path
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_completion_scripts(shell: str) -> None:
+    import shutil
+
     r = kp("completion", shell)
     assert r.returncode == 0 and "_ARGCOMPLETE" in r.stdout and "kpanic" in r.stdout
+    if shutil.which(shell):  # the shell itself accepts it
+        check = subprocess.run([shell, "-n"], input=r.stdout, text=True, capture_output=True,
+                               check=False)  # fmt: skip
+        assert check.returncode == 0, check.stderr
 
 
 def test_completion_completes_commands_and_options(tmp_path: Path) -> None:
