@@ -197,6 +197,7 @@ def deliver(
     """Send the due spool entries (``only``: these keys, whatever their time); the final
     answers leave the spool (and are written to the state file), the others are rescheduled.
     Returns (sent or failed entries with their outcome, entries still waiting)."""
+    from kpanic.cli.progress import Progress
     from kpanic.client.spool import MAX_ATTEMPTS, backoff
 
     done: list[tuple[Entry, Outcome]] = []
@@ -206,7 +207,9 @@ def deliver(
     for name in spool.bad:
         print(f"kpanic: {spool.dir / name}: damaged spool entry set aside (.bad)", file=sys.stderr)
     unreachable: Outcome | None = None  # once the server cannot be reached, stop trying
+    progress = Progress(len(entries), "sending")  # on a terminal, when it takes a while
     for entry in entries:
+        progress.advance()
         due = retry_now or entry.next_attempt <= now or (only is not None and entry.key in only)
         if not due:
             waiting.append(entry)
@@ -233,8 +236,11 @@ def deliver(
         entry.attempts += 1
         entry.last_error = out.reason
         if entry.attempts >= MAX_ATTEMPTS:
-            spool.remove(entry.key)
             out.status, out.reason = "rejected", f"given up after {entry.attempts} attempts"
+            if state is not None and entry.state_key:
+                state.mark(entry.state_key, "rejected", reason=out.reason)
+                state.save()
+            spool.remove(entry.key)
             done.append((entry, out))
             continue
         delay = max(backoff(entry.attempts), out.retry_after or 0.0)
@@ -242,6 +248,7 @@ def deliver(
         spool.put(entry)
         done.append((entry, out))
         waiting.append(entry)
+    progress.close()
     return done, waiting
 
 
