@@ -25,4 +25,4 @@ PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'
-echo "install.sh: done. Start the service:  .venv/bin/kpanic serve --demo"
+echo "install.sh: done. Start the demo: ./kpanic.sh demo   (or .venv/bin/kpanic serve --demo)"

@@ -136,7 +136,10 @@ def test_decode_urls_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["qr", "decode", *inputs], capsys)
     assert code == 0
     texts = [v["plaintext"] for v in [*vecs, defect]]
-    assert out == "".join(t if t.endswith("\n") else t + "\n" for t in texts)
+    # Several inputs: each output under a header naming its input (issue 16).
+    for text, item in zip(texts, inputs, strict=True):
+        assert text.rstrip("\n") in out
+        assert f"==> {item if len(item) <= 80 else item[:60]}" in out
     code, out, _ = _run(["qr", "decode", *inputs, "https://e.org/?z=12", "--json"], capsys)
     assert code == 1
     records = [json.loads(line) for line in out.splitlines()]
@@ -155,7 +158,7 @@ def test_decode_missing_file_and_bad_stdin(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, _, err = _run(["qr", "decode", "/nonexistent/photo.jpg"], capsys)
-    assert code == 1 and "not a file" in err
+    assert code == 1 and "photo.jpg: no such file" in err
     _stdin(monkeypatch, b"\xff\xfe\x00garbage")
     code, out, _ = _run(["qr", "decode", "-", "--json"], capsys)
     assert code == 1 and "neither an image nor UTF-8" in json.loads(out)["error"]

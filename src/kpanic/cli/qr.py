@@ -16,16 +16,20 @@ import platform
 import re
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
+from kpanic.cli.inputs import describe_os_error, read_bytes, write_output
+from kpanic.cli.inputs import is_image as _is_image
 from kpanic.errors import InputTooLarge, KpanicError, PayloadError
-from kpanic.qr import kmsg as kmsg_mod
-from kpanic.qr import render
-from kpanic.qr.encode import ENCODINGS, QrCode, encode
-from kpanic.qr.url import MAX_PAYLOAD_CHARS, decode_payload, is_panic_url
+
+if TYPE_CHECKING:
+    from kpanic.qr.encode import QrCode
 
 MAX_INPUT_BYTES: Final = 64 * 1024 * 1024  # images and logs read from files or stdin
 FORMATS: Final = ("terminal", "png", "svg", "screen", "url", "matrix")
+# kpanic.qr.encode.ENCODINGS, spelled out so that building the parser imports no codec
+# (tests/cli checks they agree).
+ENCODINGS: Final = ("fido2", "legacy")
 _BINARY_FORMATS: Final = ("png", "screen")
 
 
@@ -43,12 +47,23 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     enc = qsub.add_parser("encode", help="encode a kernel log as drm_panic would")
     enc.add_argument("file", nargs="?", metavar="FILE", help="kmsg text file, or - for stdin")
     enc.add_argument("--url", metavar="BASE", help="CONFIG_DRM_PANIC_SCREEN_QR_CODE_URL")
-    enc.add_argument("--encoding", choices=ENCODINGS, default="fido2")
+    enc.add_argument(
+        "--encoding",
+        choices=ENCODINGS,
+        default="fido2",
+        help="numeric packing: fido2 (Linux 6.15+, z=) or legacy (6.12-6.14, zl=); default fido2",
+    )
     enc.add_argument("--max-version", type=int, default=40, metavar="N", help="1..40 (default 40)")
     enc.add_argument("--arch", help="utsname machine for a= (default: this machine)")
     enc.add_argument("--kernel", help="kernel release for v= (default: from the log)")
     enc.add_argument("--distro", help="distribution for d=")
-    enc.add_argument("--format", choices=FORMATS, default="terminal")
+    enc.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="terminal",
+        help="terminal (half blocks), png, svg, screen (the whole panic screen as PNG), url "
+        "(the code's text), matrix (0/1 rows); default terminal",
+    )
     enc.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     enc.add_argument("--data-hex", metavar="HEX", help="encode these bytes as-is")
     enc.add_argument("--url-prefix", metavar="PREFIX", help="with --data-hex: the URL as-is")
@@ -70,12 +85,6 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 # --------------------------------------------------------------------------- decode
 
 
-def _is_image(head: bytes) -> bool:
-    from kpanic.qr.sniff import image_format  # Pillow decides what an image is
-
-    return image_format(head) is not None
-
-
 def _read_capped(stream: BinaryIO, what: str) -> bytes:
     raw = stream.read(MAX_INPUT_BYTES + 1)
     if len(raw) > MAX_INPUT_BYTES:
@@ -95,6 +104,8 @@ def _photo_payload(source: str | os.PathLike[str] | bytes) -> str:
 
 
 def _text_payload(raw: bytes, what: str) -> str:
+    from kpanic.qr.url import MAX_PAYLOAD_CHARS, is_panic_url
+
     if len(raw) > 4 * MAX_PAYLOAD_CHARS:
         raise InputTooLarge(f"{what} is too long to be a QR payload")
     try:
@@ -107,21 +118,35 @@ def _text_payload(raw: bytes, what: str) -> str:
 
 
 def _payload_of(item: str, stdin: BinaryIO) -> str:
+    from kpanic.cli.inputs import exists
+    from kpanic.qr.url import MAX_PAYLOAD_CHARS, is_panic_url
+
     if item == "-":
         raw = _read_capped(stdin, "standard input")
+        if not raw.strip():
+            raise KpanicError("standard input: is empty")
         return _photo_payload(raw) if _is_image(raw[:16]) else _text_payload(raw, "stdin")
-    if is_panic_url(item):
+    if is_panic_url(item) and not exists(item):
         return item
     path = Path(item)
+    if path.is_dir():
+        raise KpanicError("is a directory")
     if not path.is_file():
-        raise KpanicError(f"{item}: not a file and not a panic URL")
-    with path.open("rb") as fh:
-        head = fh.read(16)
-        if _is_image(head):
-            return _photo_payload(path)
-        if path.stat().st_size > 4 * MAX_PAYLOAD_CHARS:
-            raise InputTooLarge(f"{item}: not an image, and too long to be a QR payload")
-        return _text_payload(head + fh.read(), item)
+        if not exists(item):
+            raise KpanicError("no such file, and not a panic URL")
+        raise KpanicError("not a regular file")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+            if not head:
+                raise KpanicError("is empty")
+            if _is_image(head):
+                return _photo_payload(path)
+            if path.stat().st_size > 4 * MAX_PAYLOAD_CHARS:
+                raise InputTooLarge("not an image, and too long to be a QR payload")
+            return _text_payload(head + fh.read(), "the file")
+    except OSError as exc:
+        raise KpanicError(describe_os_error(exc)) from None
 
 
 def decode_input(item: str, stdin: BinaryIO) -> dict[str, Any]:
@@ -130,6 +155,8 @@ def decode_input(item: str, stdin: BinaryIO) -> dict[str, Any]:
     for key in ("payload", "url", "arch", "kernel", "distro", "kmsg", "error"):
         record[key] = None
     record.update(encoding=None, tail_repaired=None)
+    from kpanic.qr.url import decode_payload
+
     try:
         payload = _payload_of(item, stdin)
         record["payload"] = payload
@@ -153,19 +180,53 @@ def decode_input(item: str, stdin: BinaryIO) -> dict[str, Any]:
 
 
 def _decode_handler(args: argparse.Namespace) -> int:
+    from kpanic.cli.progress import Progress
+
     failed = False
-    for item in args.inputs:
-        record = decode_input(item, sys.stdin.buffer)
-        failed |= not record["ok"]
-        if args.json:
-            print(json.dumps(record, ensure_ascii=False), flush=True)
-        elif record["ok"]:
-            sys.stdout.write(
-                record["kmsg"] if record["kmsg"].endswith("\n") else record["kmsg"] + "\n"
-            )
-        else:
-            print(f"kpanic: {item}: {record['error']}", file=sys.stderr)
+    several = len(args.inputs) > 1
+    with Progress(len(args.inputs), "decoding") as progress:
+        for n, item in enumerate(args.inputs, 1):
+            record = decode_input(item, sys.stdin.buffer)
+            progress.advance()
+            failed |= not record["ok"]
+            if args.json:
+                print(json.dumps(record, ensure_ascii=False), flush=True)
+                continue
+            meta = _metadata(record) if record["ok"] else ""
+            if several:
+                head = f"==> {_label(item)} <==" + (f" ({meta})" if meta else "")
+                sys.stdout.write(("\n" if n > 1 else "") + head + "\n")
+            elif meta:
+                print(f"kpanic: {meta}", file=sys.stderr)
+            if record["ok"]:
+                kmsg = record["kmsg"]
+                sys.stdout.write(kmsg if kmsg.endswith("\n") else kmsg + "\n")
+                sys.stdout.flush()
+            else:
+                if several:
+                    sys.stdout.write(f"(not decoded: {record['error']})\n")
+                    sys.stdout.flush()
+                print(f"kpanic: {_label(item)}: {record['error']}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _label(item: str) -> str:
+    """An input as a person reads it: stdin by name, long URLs shortened."""
+    if item == "-":
+        return "standard input"
+    if len(item) <= 80 or not item.startswith(("http://", "https://")):
+        return item
+    return item[:60] + "..." + item[-12:]
+
+
+def _metadata(record: dict[str, Any]) -> str:
+    """"kernel 6.15.0, arch x86_64, distribution debian" from the URL's parameters."""
+    parts = [
+        f"{label} {record[key]}"
+        for key, label in (("kernel", "kernel"), ("arch", "arch"), ("distro", "distribution"))
+        if record.get(key)
+    ]
+    return ", ".join(parts)
 
 
 # --------------------------------------------------------------------------- encode
@@ -197,6 +258,9 @@ def panic_description(log: bytes) -> str:
 
 
 def _encode_code(args: argparse.Namespace) -> QrCode:
+    from kpanic.qr import kmsg as kmsg_mod
+    from kpanic.qr.encode import encode
+
     if not 1 <= args.max_version <= 40:
         raise KpanicError(f"--max-version must be 1..40, got {args.max_version}")
     if args.data_hex is not None:
@@ -217,11 +281,11 @@ def _encode_code(args: argparse.Namespace) -> QrCode:
         raise KpanicError("--url-prefix goes with --data-hex; for a log use --url BASE")
     if args.file is None:
         raise KpanicError("give a kmsg FILE (or - for stdin), or --data-hex")
-    if args.file == "-":
-        log = _read_capped(sys.stdin.buffer, "standard input")
-    else:
-        with open(args.file, "rb") as fh:
-            log = _read_capped(fh, args.file)
+    if args.output:  # before the work: an unwritable -o is one clear line, not a lost result
+        from kpanic.cli.inputs import check_output
+
+        check_output(args.output)
+    log = read_bytes(args.file, MAX_INPUT_BYTES)  # a missing file, a directory, empty: errors
     args.description = panic_description(log)
     if args.url is None:
         return kmsg_mod.raw_mode(log, qr_version=args.max_version).code
@@ -250,6 +314,8 @@ def _screen_size(text: str) -> tuple[int, int]:
 
 
 def _render(code: QrCode, args: argparse.Namespace) -> str | bytes:
+    from kpanic.qr import render
+
     fmt = args.format
     if fmt == "terminal":
         return render.render_terminal(code)
@@ -277,11 +343,7 @@ def _encode_handler(args: argparse.Namespace) -> int:
     code = _encode_code(args)
     out = _render(code, args)
     if args.output:
-        target = Path(args.output)
-        if isinstance(out, bytes):
-            target.write_bytes(out)
-        else:
-            target.write_text(out, encoding="utf-8")
+        write_output(args.output, out)
         return 0
     if isinstance(out, bytes):
         if sys.stdout.isatty():

@@ -41,9 +41,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=_demo)
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (1-65535)")
+    return port
+
+
 def _server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="TCP port (8000)")
+    p.add_argument("--port", type=_port, default=8000, help="TCP port, 1-65535 (8000)")
     p.add_argument(
         "--db",
         metavar="URL",

@@ -11,11 +11,11 @@ import argparse
 import datetime as dt
 import os
 import sys
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from kpanic.cli import selection
 from kpanic.errors import KpanicError
 
 IMPORT_SKIP_SUFFIXES = (".json", ".md", ".gz", ".xz", ".zst", ".zip", ".tar")
@@ -47,11 +47,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="bulk-load kernel logs, panic URLs (*.url) and QR photos into the store",
         description="Parse files in parallel (one writer); the same content twice is one report.",
     )
-    p.add_argument("paths", nargs="+", type=Path, metavar="DIR|FILE")
+    p.add_argument(
+        "paths", nargs="+", type=Path, metavar="DIR|FILE", help="files and directories to load"
+    )
     _add_db(p)
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="parser processes")
     scrub = p.add_mutually_exclusive_group()
-    scrub.add_argument("--scrub", dest="scrub", action="store_true", default=None)
+    scrub.add_argument(
+        "--scrub",
+        dest="scrub",
+        action="store_true",
+        default=None,
+        help="remove personal data before storing (the default unless KPANIC_SCRUB=0)",
+    )
     scrub.add_argument(
         "--no-scrub",
         dest="scrub",
@@ -61,6 +69,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument(
         "--mtime", action="store_true", help="use each file's modification time as received time"
     )
+    selection.add_arguments(p)
     p.set_defaults(handler=_import)
 
     p = sub.add_parser(
@@ -75,40 +84,69 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     tok = sub.add_parser("token", help="API tokens: create, list, revoke")
     tok_sub = tok.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     p = tok_sub.add_parser("create", help="create a token and print it (shown only once)")
-    p.add_argument("--name", default="", help="what the token is for")
+    p.add_argument("name", nargs="?", default=None, metavar="NAME", help="what the token is for")
+    p.add_argument("--name", dest="name_opt", default=None, metavar="NAME", help="the same")
     _add_db(p)
     p.set_defaults(handler=_token_create)
     p = tok_sub.add_parser("list", help="list tokens (never the tokens themselves)")
     _add_db(p)
     p.set_defaults(handler=_token_list)
     p = tok_sub.add_parser("revoke", help="revoke a token by id")
-    p.add_argument("token_id", type=int)
+    p.add_argument("token_id", type=int, help="the id 'kpanic token list' shows")
     _add_db(p)
     p.set_defaults(handler=_token_revoke)
 
     grp = sub.add_parser("group", help="crash groups: merge")
     grp_sub = grp.add_subparsers(dest="group_command", metavar="ACTION", required=True)
     p = grp_sub.add_parser("merge", help="merge groups into TARGET (sticks across reprocess)")
-    p.add_argument("target", type=int)
-    p.add_argument("sources", type=int, nargs="+")
+    p.add_argument("target", type=int, help="the group that stays")
+    p.add_argument("sources", type=int, nargs="+", help="the groups merged into it")
     _add_db(p)
     p.set_defaults(handler=_group_merge)
 
     rep = sub.add_parser("report", help="stored reports: split into a new group, delete")
     rep_sub = rep.add_subparsers(dest="report_command", metavar="ACTION", required=True)
     p = rep_sub.add_parser("split", help="move a report into a new group of its own")
-    p.add_argument("report_id", type=int)
+    p.add_argument("report_id", type=int, help="the report's id (its page is /reports/ID)")
     _add_db(p)
     p.set_defaults(handler=_report_split)
     p = rep_sub.add_parser("delete", help="delete a report for good")
-    p.add_argument("report_id", type=int)
+    p.add_argument("report_id", type=int, help="the report's id (its page is /reports/ID)")
     _add_db(p)
     p.set_defaults(handler=_report_delete)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if not u.drivername.startswith("sqlite") or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def check_db_location(db: str | None) -> None:
+    """An explicit ``--db`` (or ``KPANIC_DATABASE_URL``) SQLite file must be in an existing
+    directory: kpanic does not create directories silently (the default data directory is
+    kpanic's own and is created)."""
+    from kpanic.settings import resolve_database_url
+
+    if not db and not os.environ.get("KPANIC_DATABASE_URL"):
+        return
+    path = sqlite_path(resolve_database_url(db))
+    if path is None:
+        return
+    if path.is_dir():
+        raise KpanicError(f"{path}: is a directory, not a database file")
+    if not path.parent.is_dir():
+        raise KpanicError(f"{path}: directory {path.parent} does not exist (create it first)")
 
 
 def _repo(args: argparse.Namespace) -> Any:
     from kpanic.store.repository import open_repository
 
+    check_db_location(args.db)
     return open_repository(args.db)
 
 
@@ -116,6 +154,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from kpanic.settings import resolve_database_url
     from kpanic.store.db import current_revision, upgrade
 
+    check_db_location(args.db)
     upgrade(args.db)
     url = resolve_database_url(args.db)
     print(f"{_safe_url(url)}: schema at revision {current_revision(args.db)}")
@@ -127,6 +166,10 @@ def _db_current(args: argparse.Namespace) -> int:
     from kpanic.store.db import current_revision, head_revision
 
     url = resolve_database_url(args.db)
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        # Looking must not create: connecting to SQLite would make an empty file.
+        raise KpanicError(f"{path}: no database here (kpanic db upgrade creates one)")
     rev = current_revision(args.db)
     head = head_revision()
     state = "up to date" if rev == head else f"needs upgrade to {head}"
@@ -143,22 +186,6 @@ def _safe_url(url: str) -> str:
 # ----------------------------------------------------------------------------- import
 
 
-def iter_input_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files to import: given files as is; directories walked (hidden and metadata skipped)."""
-    for path in paths:
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if name.startswith(".") or name.lower().endswith(IMPORT_SKIP_SUFFIXES):
-                        continue
-                    yield Path(root) / name
-        elif path.is_file():
-            yield path
-        else:
-            raise KpanicError(f"{path}: no such file or directory")
-
-
 def _prepare_one(job: tuple[Path, bool | None, Any]) -> tuple[Any, str | None]:
     """Worker: prepare one file; errors come back as text (they must not kill the pool)."""
     from kpanic.store.ingest import prepare_file
@@ -173,17 +200,22 @@ def _prepare_one(job: tuple[Path, bool | None, Any]) -> tuple[Any, str | None]:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from concurrent.futures import ProcessPoolExecutor
 
+    from kpanic.cli.progress import Progress
     from kpanic.store.ingest import log_file_hash
     from kpanic.store.views import ClientInfo
 
-    files = list(iter_input_files(args.paths))
+    sel = selection.select(
+        args.paths, globs=args.glob, excludes=args.exclude, skip_suffixes=IMPORT_SKIP_SUFFIXES
+    )
+    note = sel.note()
+    if note:
+        print(f"kpanic: {note}", file=sys.stderr)
+    files = sel.files
     if not files:
         raise KpanicError("no files to import")
     repo = _repo(args)
-    console = Console(stderr=True)
     new = dup = new_groups = 0
     total = len(files)
     # Logs already stored (same content hash) are not parsed again.
@@ -204,16 +236,10 @@ def _import(args: argparse.Namespace) -> int:
         results: Iterable[tuple[Any, str | None]] = (
             pool.map(_prepare_one, jobs, chunksize=4) if pool else map(_prepare_one, jobs)
         )
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        ) as progress:
-            task = progress.add_task("importing", total=total, completed=dup)
+        with Progress(total, "importing") as progress:
+            progress.advance(dup)
             for path, (prepared, error) in zip(files, results, strict=True):
-                progress.advance(task)
+                progress.advance()
                 if prepared is None:
                     errors.append((path, error or "unknown error"))
                     continue
@@ -249,22 +275,15 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _reprocess(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress
+    from kpanic.cli.progress import Progress
 
     repo = _repo(args)
-    console = Console(stderr=True)
     try:
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-        ) as progress:
-            task = progress.add_task("reprocessing", total=None)
+        with Progress(None, "reprocessing") as progress:
 
             def report(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+                progress.set_total(total)
+                progress.advance(done - progress.done)
 
             summary = repo.reprocess(progress=report, jobs=max(1, args.jobs))
     finally:
@@ -293,9 +312,12 @@ def _reprocess(args: argparse.Namespace) -> int:
 
 
 def _token_create(args: argparse.Namespace) -> int:
+    if args.name and args.name_opt and args.name != args.name_opt:
+        raise KpanicError("give the token's name once: NAME or --name NAME")
+    name = args.name or args.name_opt or ""
     repo = _repo(args)
     try:
-        new = repo.create_token(args.name)
+        new = repo.create_token(name)
     finally:
         repo.close()
     print(new.token)
