@@ -233,7 +233,7 @@ def test_a_sender_killed_at_any_point_loses_nothing_and_sends_each_crash_once(
     env = {**os.environ, "KPANIC_CLIENT_CONFIG": os.devnull, **_env(tmp_path)}
     cmd = [str(KPANIC), "collect", "--root", str(root), "--send", "--server", server.url]
     kills = 0
-    for delay in (0.4, 0.8, 1.2, 1.6, 2.0, 2.5, 3.0):
+    for delay in (0.15, 0.25, 0.35, 0.45, 0.55, 0.7, 0.9, 1.2, 1.6, 2.0, 2.5):
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
         if p.poll() is None:
