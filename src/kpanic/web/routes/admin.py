@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kpanic.errors import KpanicError
 from kpanic.web.deps import get_repo, require_admin
-from kpanic.web.params import Id
+from kpanic.web.params import MAX_ID, Id, valid_id
 from kpanic.web.render import render
 from kpanic.web.security import ADMIN_COOKIE, Admin, check_csrf
 
@@ -65,9 +65,14 @@ def admin_logout(request: Request, csrf_token: CsrfField = "") -> Response:
 
 
 def _ids(text: str) -> list[int]:
-    ids = [int(x) for x in re.findall(r"\d+", text)[:1000]]
+    ids = [int(x) for x in re.findall(r"\d{1,30}", text)[:1000]]
     if not ids:
         raise HTTPException(422, "give the ids of the groups to merge (e.g. 12, 15)")
+    bad = [i for i in ids if not valid_id(i)]
+    if bad:
+        raise HTTPException(
+            422, f"there is no group {str(bad[0])[:30]}: ids run from 1 to {MAX_ID}"
+        )
     return ids
 
 

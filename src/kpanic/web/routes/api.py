@@ -12,6 +12,7 @@ from kpanic.web import intake
 from kpanic.web.deps import for_viewer, get_repo, rate_limited, require_admin
 from kpanic.web.params import (
     MAX_ID,
+    BodyId,
     GroupSortParam,
     Id,
     OrderParam,
@@ -52,7 +53,7 @@ class SubmitResponse(BaseModel):
 
 
 class MergeRequest(BaseModel):
-    source_ids: list[int] = Field(..., min_length=1, max_length=1000)
+    source_ids: list[BodyId] = Field(..., min_length=1, max_length=1000)
 
 
 class TokenRequest(BaseModel):
