@@ -16,13 +16,17 @@ import pytest
 from tests.conftest import ROOT
 from tests.web.conftest import (  # noqa: F401  (fixtures, re-exported for this directory)
     LiveServer,
+    browser,
     client,
     db_url,
     demo_log,
     free_port,
     kmsg_urls,
     make_client,
+    module_server,
+    page,
     pg_url,
+    vectors,
 )
 
 
