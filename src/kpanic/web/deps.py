@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, Request
 
-from kpanic.web.security import Admin, bearer_token, session_token
+from kpanic.web.security import Admin, bearer_token, session_parent, session_token
 
 if TYPE_CHECKING:
     from kpanic.store.repository import Filters, Repository
@@ -40,9 +40,26 @@ def current_admin(request: Request) -> Admin | None:
         if token:
             info = repo.verify_token(token)
             if info is not None:
-                admin = Admin(info.name or info.prefix, "session")
+                admin = _session_admin(request, info)
     request.state.admin = admin
     return admin
+
+
+def _session_admin(request: Request, info: Any) -> Admin | None:
+    """The admin of a login session, or None once it expired or its parent token was revoked
+    (then the session token is revoked too). Cookies from before session tokens hold an API
+    token itself: still accepted, as before."""
+    parent = session_parent(info.name)
+    if parent is None:
+        return Admin(info.name or info.prefix, "session")
+    repo = get_repo(request)
+    max_age = request.app.state.config.session_max_age_s
+    age = (dt.datetime.now(dt.UTC) - info.created_at).total_seconds()
+    parent_ok = any(t.id == parent[0] and not t.revoked for t in repo.list_tokens())
+    if age > max_age or not parent_ok:
+        repo.revoke_token(info.id)
+        return None
+    return Admin(parent[1] or info.prefix, "session")
 
 
 def require_admin(request: Request) -> Admin:

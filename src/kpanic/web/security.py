@@ -8,8 +8,10 @@ cannot echo it.
 
 Admins: an API token (``Authorization: Bearer <token>``) checked with the store's
 ``verify_token``, or a session cookie set after an admin typed a token into the login form. The
-cookie holds the token itself (HttpOnly, SameSite=Strict) and is re-verified against the database
-on every request, so revoking the token ends every session at once in every process.
+cookie holds a session token of its own (HttpOnly, SameSite=Strict), a store token named
+``session <parent id> <name>``: logging out revokes it (a copied cookie stops working), it
+expires after ``session_max_age_s``, and revoking the parent token ends its sessions. Every
+request re-verifies it against the database, so this holds in every process.
 """
 
 from __future__ import annotations
@@ -118,3 +120,19 @@ def installation_secret(configured: str = "", directory: Path | None = None) -> 
     with os.fdopen(fd, "wb") as fh:
         fh.write(value + b"\n")
     return value
+
+
+SESSION_PREFIX = "session "
+
+
+def session_name(parent_id: int, parent_name: str) -> str:
+    """The store name of a session token made by logging in with token ``parent_id``."""
+    return f"{SESSION_PREFIX}{parent_id} {parent_name}"[:128]
+
+
+def session_parent(name: str) -> tuple[int, str] | None:
+    """(parent token id, parent name) of a session token's name; None for other tokens."""
+    if not name.startswith(SESSION_PREFIX):
+        return None
+    pid, _, rest = name[len(SESSION_PREFIX) :].partition(" ")
+    return (int(pid), rest) if pid.isdigit() else None

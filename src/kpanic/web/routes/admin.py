@@ -16,7 +16,14 @@ from kpanic.errors import KpanicError
 from kpanic.web.deps import get_repo, require_admin
 from kpanic.web.params import MAX_ID, Id, valid_id
 from kpanic.web.render import render
-from kpanic.web.security import ADMIN_COOKIE, Admin, check_csrf
+from kpanic.web.security import (
+    ADMIN_COOKIE,
+    Admin,
+    check_csrf,
+    session_name,
+    session_parent,
+    session_token,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,15 +50,22 @@ def admin_login(
             {"flash": "That token is not valid (or was revoked).", "flash_kind": "error"},
             status_code=401,
         )
+    # The cookie gets a session token of its own, never the typed token: logging out revokes
+    # it, so a copy of the cookie stops working too (kpanic.web.security).
+    repo = get_repo(request)
+    parent = info.id
+    if session_parent(info.name) is not None:  # logging in with a session token: same parent
+        parent = session_parent(info.name)[0]  # type: ignore[index]
+    session = repo.create_token(session_name(parent, info.name or info.prefix))
     response = RedirectResponse("/groups", status_code=303)
     response.set_cookie(
         ADMIN_COOKIE,
-        token.strip(),
+        session.token,
         httponly=True,
         samesite="strict",
         secure=request.app.state.config.secure_cookies,
         path="/",
-        max_age=8 * 3600,
+        max_age=request.app.state.config.session_max_age_s,
     )
     return response
 
@@ -59,6 +73,12 @@ def admin_login(
 @router.post("/admin/logout", name="admin_logout")
 def admin_logout(request: Request, csrf_token: CsrfField = "") -> Response:
     check_csrf(request, csrf_token)
+    token = session_token(request)
+    if token:
+        repo = get_repo(request)
+        info = repo.verify_token(token)
+        if info is not None and session_parent(info.name) is not None:
+            repo.revoke_token(info.id)
     response = RedirectResponse("/groups", status_code=303)
     response.delete_cookie(ADMIN_COOKIE, path="/")
     return response
