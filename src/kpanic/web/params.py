@@ -20,6 +20,10 @@ Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
+# Text that reaches a database column may not hold NUL (PostgreSQL refuses it): a 422.
+NO_NUL = r"^[^\x00]*$"
+
+
 def valid_id(value: int) -> bool:
     """True when ``value`` can be a row id (for ids parsed out of free text)."""
     return 1 <= value <= MAX_ID

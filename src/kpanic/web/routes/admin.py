@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kpanic.errors import KpanicError
 from kpanic.web.deps import get_repo, require_admin
-from kpanic.web.params import MAX_ID, Id, valid_id
+from kpanic.web.params import MAX_ID, NO_NUL, Id, valid_id
 from kpanic.web.render import render
 from kpanic.web.security import (
     ADMIN_COOKIE,
@@ -176,7 +176,7 @@ def admin_reprocess(
 def admin_create_token(
     request: Request,
     admin: Annotated[Admin, Depends(require_admin)],
-    name: Annotated[str, Form(max_length=128)] = "",
+    name: Annotated[str, Form(max_length=128, pattern=NO_NUL)] = "",
     csrf_token: CsrfField = "",
 ) -> Response:
     check_csrf(request, csrf_token)

@@ -12,6 +12,7 @@ from kpanic.web import intake
 from kpanic.web.deps import for_viewer, get_repo, rate_limited, require_admin
 from kpanic.web.params import (
     MAX_ID,
+    NO_NUL,
     BodyId,
     GroupSortParam,
     Id,
@@ -57,7 +58,7 @@ class MergeRequest(BaseModel):
 
 
 class TokenRequest(BaseModel):
-    name: str = Field("", max_length=128)
+    name: str = Field("", max_length=128, pattern=NO_NUL)
 
 
 def _submitted(result: dict[str, Any]) -> JSONResponse:
