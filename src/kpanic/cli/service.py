@@ -67,6 +67,30 @@ def _server_options(p: argparse.ArgumentParser) -> None:
         choices=("critical", "error", "warning", "info", "debug"),
         help="uvicorn log level",
     )
+    # Server limits (SECURITY.md's table): each option sets its KPANIC_* variable so that
+    # every worker process reads the same value.
+    for flag, env, kind, what in SERVER_LIMIT_OPTIONS:
+        p.add_argument(flag, type=kind, metavar="N", help=f"{what} (env {env})")
+    p.add_argument(
+        "--access-log-client",
+        action="store_true",
+        help="name the client address in the access log (off: KPANIC_ACCESS_LOG_CLIENT)",
+    )
+
+
+SERVER_LIMIT_OPTIONS: tuple[tuple[str, str, type, str], ...] = (
+    ("--max-header-bytes", "KPANIC_MAX_HEADER_BYTES", int, "request head size limit, 431"),
+    ("--max-headers", "KPANIC_MAX_HEADERS", int, "header fields per request, 431"),
+    ("--header-timeout", "KPANIC_HEADER_TIMEOUT", float, "seconds to send the headers, 408"),
+    ("--keep-alive", "KPANIC_KEEP_ALIVE", int, "idle seconds between requests"),
+    ("--max-connections", "KPANIC_MAX_CONNECTIONS", int, "open connections per process, 503"),
+    (
+        "--max-connections-per-client",
+        "KPANIC_MAX_CONNECTIONS_PER_CLIENT",
+        int,
+        "open connections per client address and process, 503",
+    ),
+)
 
 
 def _fill_demo(url: str, *, only_if_empty: bool) -> None:
@@ -96,6 +120,16 @@ def _run(args: argparse.Namespace, url: str) -> int:
     os.environ["KPANIC_WEB_SKIP_MIGRATE"] = "1"  # the parent migrated already
     print(f"kpanic: serving on http://{args.host}:{args.port}/  (database: {_safe(url)})")
     print("kpanic: admin actions need a token: kpanic token create NAME (then log in at /admin)")
+    for flag, env, _kind, _what in SERVER_LIMIT_OPTIONS:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if value is not None:
+            os.environ[env] = str(value)
+    if getattr(args, "access_log_client", False):
+        os.environ["KPANIC_ACCESS_LOG_CLIENT"] = "1"
+    from kpanic.web.accesslog import log_config
+    from kpanic.web.config import ServerLimits
+
+    limits = ServerLimits.from_env()
     uvicorn.run(
         "kpanic.web.asgi:create_app_from_env",
         factory=True,
@@ -103,7 +137,12 @@ def _run(args: argparse.Namespace, url: str) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        proxy_headers=False,
+        proxy_headers=False,  # the app reads X-Forwarded-For itself (trusted proxies only)
+        # kpanic.web.protocol: header size/count (431), header time (408), connections (503)
+        http="kpanic.web.protocol:GuardedH11Protocol",
+        h11_max_incomplete_event_size=limits.max_header_bytes + 1024,
+        timeout_keep_alive=limits.keep_alive_s,
+        log_config=log_config(limits.access_log_client),
     )
     return 0
 

@@ -23,9 +23,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kpanic.settings import Settings, get_settings
 from kpanic.web.config import WebConfig
-from kpanic.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from kpanic.web.middleware import install as install_middleware
 from kpanic.web.ratelimit import RateLimiter
 from kpanic.web.render import render, wants_html
+from kpanic.web.security import installation_secret
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("kpanic.web")
@@ -45,7 +46,9 @@ def create_app(
     if migrate:
         upgrade(settings.database_url)
     repo = Repository(settings.database_url, settings=settings)
-    limiter = RateLimiter(repo.engine, config.rate_limit, config.rate_window_s)
+    limiter = RateLimiter(
+        repo.engine, config.rate_limit, config.rate_window_s, installation_secret(config.secret_key)
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -76,8 +79,7 @@ def create_app(
     app.state.repo = repo
     app.state.limiter = limiter
 
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_photo_bytes + 256 * 1024)
+    install_middleware(app, body_limit=settings.max_photo_bytes + 256 * 1024)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     from kpanic.web.routes import admin, api, pages, report

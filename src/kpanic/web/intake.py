@@ -21,8 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kpanic.errors import InputTooLarge, KpanicError, PayloadError, PhotoDecodeError
 from kpanic.store.batch import MAX_BATCH
 from kpanic.web.batching import coalescer_for
-from kpanic.web.deps import client_address, get_repo
-from kpanic.web.ratelimit import client_key
+from kpanic.web.deps import get_repo
 
 log = logging.getLogger("kpanic.web.intake")
 
@@ -219,11 +218,10 @@ async def store(request: Request, prepared: Any, via: str) -> dict[str, Any]:
     """Commit the report, then describe it (ids, links, verdict) for the response."""
     from kpanic.store.views import ClientInfo
 
+    # Nothing about the submitter is stored with the report (docs/privacy.md): only the
+    # route and, for admins, the token's name. Addresses live in the rate limiter, keyed.
     client = ClientInfo(
-        via=via,
-        ip=client_key(client_address(request)),  # a hash: no raw addresses are stored
-        user_agent=(request.headers.get("user-agent") or "")[:200] or None,
-        token_name=getattr(getattr(request.state, "admin", None), "name", None),
+        via=via, token_name=getattr(getattr(request.state, "admin", None), "name", None)
     )
     from kpanic.store.batch import Pending
 

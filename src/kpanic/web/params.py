@@ -6,14 +6,27 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import Path, Query
+from pydantic import Field
 
 from kpanic.web.deps import make_filters
 
 if TYPE_CHECKING:
     from kpanic.store.repository import Filters
 
-MAX_ID = 2**62  # ids above this cannot exist (and would overflow SQLite's INTEGER)
+# Ids are the databases' 64-bit signed integers (SQLite INTEGER, PostgreSQL BIGINT): anything
+# outside 1..2**63-1 cannot name a row and would overflow the driver's parameter binding.
+MAX_ID = 2**63 - 1
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+# Text that reaches a database column may not hold NUL (PostgreSQL refuses it): a 422.
+NO_NUL = r"^[^\x00]*$"
+
+
+def valid_id(value: int) -> bool:
+    """True when ``value`` can be a row id (for ids parsed out of free text)."""
+    return 1 <= value <= MAX_ID
 
 
 def filters_dep(

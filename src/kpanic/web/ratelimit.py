@@ -7,14 +7,16 @@ client cannot multiply its budget by spreading requests over processes.
 
 The table is ephemeral bookkeeping (no report data, rows older than two windows are deleted as
 it goes); it is part of the store's migrated schema (``kpanic.store.models.RateLimitCounter``,
-migration 0002). Clients are stored as a truncated SHA-256 of their address, never the address
-itself.
+migration 0002). Clients are stored as an HMAC-SHA-256 of their address keyed with the
+installation's secret (``kpanic.web.security.installation_secret``), never the address itself:
+without the secret a key cannot be reversed by hashing every address of a network. Rows of past
+windows are deleted once per window, so a key lives at most two windows (docs/privacy.md).
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
+import hmac
 import time
 from dataclasses import dataclass
 
@@ -33,18 +35,21 @@ class Verdict:
     retry_after: int  # seconds until the window resets
 
 
-def client_key(address: str) -> str:
-    """A stable, non-reversible key for a client address."""
-    return hashlib.sha256(address.encode("utf-8", "replace")).hexdigest()[:40]
+def client_key(address: str, secret: bytes) -> str:
+    """A stable key for a client address that only the holder of ``secret`` can compute."""
+    digest = hmac.new(secret, address.encode("utf-8", "replace"), hashlib.sha256)
+    return digest.hexdigest()[:40]
 
 
 class RateLimiter:
     """``limit`` hits per ``window_s`` seconds per client; ``limit <= 0`` disables it."""
 
-    def __init__(self, engine: Engine, limit: int, window_s: int) -> None:
+    def __init__(self, engine: Engine, limit: int, window_s: int, secret: bytes) -> None:
         self.engine = engine
         self.limit = limit
         self.window_s = max(1, window_s)
+        self.secret = secret
+        self._cleaned_window = -1  # the window whose expired rows this process last deleted
 
     def hit(self, address: str, now: float | None = None) -> Verdict:
         """Count one request from ``address`` and say whether it is within the budget."""
@@ -52,7 +57,7 @@ class RateLimiter:
             return Verdict(True, 0, 0)
         now = time.time() if now is None else now
         window = int(now) // self.window_s * self.window_s
-        key = client_key(address)
+        key = client_key(address, self.secret)
         dialect = self.engine.dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         upsert = (
@@ -68,7 +73,8 @@ class RateLimiter:
             conn = conn.execution_options(kpanic_write=True)
             with conn.begin():
                 count = int(conn.execute(upsert).scalar_one())
-                if random.random() < 0.01:  # occasional cleanup of old windows
+                if window != self._cleaned_window:  # once per window: drop expired rows
+                    self._cleaned_window = window
                     conn.execute(
                         delete(RATE_TABLE).where(RATE_TABLE.c.window_start < window - self.window_s)
                     )

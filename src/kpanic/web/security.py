@@ -8,15 +8,19 @@ cannot echo it.
 
 Admins: an API token (``Authorization: Bearer <token>``) checked with the store's
 ``verify_token``, or a session cookie set after an admin typed a token into the login form. The
-cookie holds the token itself (HttpOnly, SameSite=Strict) and is re-verified against the database
-on every request, so revoking the token ends every session at once in every process.
+cookie holds a session token of its own (HttpOnly, SameSite=Strict), a store token named
+``session <parent id> <name>``: logging out revokes it (a copied cookie stops working), it
+expires after ``session_max_age_s``, and revoking the parent token ends its sessions. Every
+request re-verifies it against the database, so this holds in every process.
 """
 
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import HTTPException, Request, Response
 
@@ -78,3 +82,57 @@ def bearer_token(request: Request) -> str | None:
 def session_token(request: Request) -> str | None:
     value = request.cookies.get(ADMIN_COOKIE)
     return value[:MAX_TOKEN_CHARS] if value else None
+
+
+SECRET_FILE = "secret.key"
+
+
+def installation_secret(configured: str = "", directory: Path | None = None) -> bytes:
+    """The per-installation secret that keys the HMAC of client addresses.
+
+    ``configured`` (KPANIC_SECRET_KEY) wins; otherwise ``<data dir>/secret.key`` is read, or
+    created with 32 random bytes (mode 0600, exclusive create: concurrent server processes
+    agree on the first one written). Several hosts sharing one PostgreSQL need the same
+    KPANIC_SECRET_KEY so that they count a client under one key.
+    """
+    if configured:
+        return configured.encode("utf-8")
+    if directory is None:
+        from kpanic.settings import data_dir
+
+        directory = data_dir()
+    path = directory / SECRET_FILE
+    try:
+        data = path.read_bytes().strip()
+        if len(data) >= 32:
+            return data
+    except FileNotFoundError:
+        pass
+    directory.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32).encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race (or the file was too short)
+        data = path.read_bytes().strip()
+        if len(data) >= 32:
+            return data
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(value + b"\n")
+    return value
+
+
+SESSION_PREFIX = "session "
+
+
+def session_name(parent_id: int, parent_name: str) -> str:
+    """The store name of a session token made by logging in with token ``parent_id``."""
+    return f"{SESSION_PREFIX}{parent_id} {parent_name}"[:128]
+
+
+def session_parent(name: str) -> tuple[int, str] | None:
+    """(parent token id, parent name) of a session token's name; None for other tokens."""
+    if not name.startswith(SESSION_PREFIX):
+        return None
+    pid, _, rest = name[len(SESSION_PREFIX) :].partition(" ")
+    return (int(pid), rest) if pid.isdigit() else None

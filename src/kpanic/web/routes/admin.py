@@ -14,9 +14,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kpanic.errors import KpanicError
 from kpanic.web.deps import get_repo, require_admin
-from kpanic.web.params import Id
+from kpanic.web.params import MAX_ID, NO_NUL, Id, valid_id
 from kpanic.web.render import render
-from kpanic.web.security import ADMIN_COOKIE, Admin, check_csrf
+from kpanic.web.security import (
+    ADMIN_COOKIE,
+    Admin,
+    check_csrf,
+    session_name,
+    session_parent,
+    session_token,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,15 +50,22 @@ def admin_login(
             {"flash": "That token is not valid (or was revoked).", "flash_kind": "error"},
             status_code=401,
         )
+    # The cookie gets a session token of its own, never the typed token: logging out revokes
+    # it, so a copy of the cookie stops working too (kpanic.web.security).
+    repo = get_repo(request)
+    parent = info.id
+    if session_parent(info.name) is not None:  # logging in with a session token: same parent
+        parent = session_parent(info.name)[0]  # type: ignore[index]
+    session = repo.create_token(session_name(parent, info.name or info.prefix))
     response = RedirectResponse("/groups", status_code=303)
     response.set_cookie(
         ADMIN_COOKIE,
-        token.strip(),
+        session.token,
         httponly=True,
         samesite="strict",
         secure=request.app.state.config.secure_cookies,
         path="/",
-        max_age=8 * 3600,
+        max_age=request.app.state.config.session_max_age_s,
     )
     return response
 
@@ -59,15 +73,26 @@ def admin_login(
 @router.post("/admin/logout", name="admin_logout")
 def admin_logout(request: Request, csrf_token: CsrfField = "") -> Response:
     check_csrf(request, csrf_token)
+    token = session_token(request)
+    if token:
+        repo = get_repo(request)
+        info = repo.verify_token(token)
+        if info is not None and session_parent(info.name) is not None:
+            repo.revoke_token(info.id)
     response = RedirectResponse("/groups", status_code=303)
     response.delete_cookie(ADMIN_COOKIE, path="/")
     return response
 
 
 def _ids(text: str) -> list[int]:
-    ids = [int(x) for x in re.findall(r"\d+", text)[:1000]]
+    ids = [int(x) for x in re.findall(r"\d{1,30}", text)[:1000]]
     if not ids:
         raise HTTPException(422, "give the ids of the groups to merge (e.g. 12, 15)")
+    bad = [i for i in ids if not valid_id(i)]
+    if bad:
+        raise HTTPException(
+            422, f"there is no group {str(bad[0])[:30]}: ids run from 1 to {MAX_ID}"
+        )
     return ids
 
 
@@ -151,7 +176,7 @@ def admin_reprocess(
 def admin_create_token(
     request: Request,
     admin: Annotated[Admin, Depends(require_admin)],
-    name: Annotated[str, Form(max_length=128)] = "",
+    name: Annotated[str, Form(max_length=128, pattern=NO_NUL)] = "",
     csrf_token: CsrfField = "",
 ) -> Response:
     check_csrf(request, csrf_token)

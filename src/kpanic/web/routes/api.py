@@ -9,9 +9,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from kpanic.web import intake
-from kpanic.web.deps import get_repo, rate_limited, require_admin
+from kpanic.web.deps import for_viewer, get_repo, rate_limited, require_admin
 from kpanic.web.params import (
     MAX_ID,
+    NO_NUL,
+    BodyId,
     GroupSortParam,
     Id,
     OrderParam,
@@ -52,11 +54,11 @@ class SubmitResponse(BaseModel):
 
 
 class MergeRequest(BaseModel):
-    source_ids: list[int] = Field(..., min_length=1, max_length=1000)
+    source_ids: list[BodyId] = Field(..., min_length=1, max_length=1000)
 
 
 class TokenRequest(BaseModel):
-    name: str = Field("", max_length=128)
+    name: str = Field("", max_length=128, pattern=NO_NUL)
 
 
 def _submitted(result: dict[str, Any]) -> JSONResponse:
@@ -153,7 +155,7 @@ def api_get_report(request: Request, report_id: Id) -> dict[str, Any]:
     detail = get_repo(request).get_report(report_id)
     if detail is None:
         raise HTTPException(404, f"no report {report_id}")
-    return detail.to_dict()
+    return for_viewer(request, detail.to_dict())
 
 
 @router.get(
@@ -196,7 +198,7 @@ def api_get_group(
     detail = get_repo(request).get_group(group_id, page=paging.page, per_page=paging.per_page)
     if detail is None:
         raise HTTPException(404, f"no group {group_id}")
-    return detail.to_dict()
+    return for_viewer(request, detail.to_dict())
 
 
 @router.get("/stats", summary="Counts over time and shares per class, verdict, language…")

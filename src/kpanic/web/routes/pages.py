@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from markupsafe import Markup
 
@@ -173,35 +173,57 @@ def stats_page(
 
 @router.get("/submit", response_class=HTMLResponse, name="submit_page")
 def submit_page(request: Request) -> Response:
-    return render(request, "submit.html", {"nav": "submit"})
+    limit = request.app.state.settings.max_log_bytes
+    return render(request, "submit.html", {"nav": "submit", "max_log_mib": limit / 1024 / 1024})
 
 
 @router.post("/submit", name="submit_form")
-async def submit_form(
-    request: Request,
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
-    kind: Annotated[Literal["url", "log", "photo"], Form()] = "url",
-    url: Annotated[str, Form(max_length=70_000)] = "",
-    log: Annotated[str, Form(max_length=4_000_000)] = "",
-    photo: Annotated[UploadFile | None, File()] = None,
-) -> Response:
-    """The submit page's forms (CSRF-checked), then the stored report's page."""
+async def submit_form(request: Request) -> Response:
+    """The submit page's forms (CSRF-checked), then the stored report's page.
 
+    The form is parsed here, not by FastAPI, so that a log field may be as large as the one log
+    limit (``settings.max_log_bytes``, KPANIC_MAX_LOG_BYTES) that the API applies too: the form
+    parser's own default would cut text fields at 1 MB.
+    """
+    from starlette.datastructures import UploadFile as StarletteUpload
+
+    settings = request.app.state.settings
+    # The parser counts encoded bytes: URL-encoding makes a text up to 3 times longer. The log
+    # limit itself is checked on the decoded text below.
+    part_limit = 3 * max(settings.max_log_bytes, request.app.state.config.max_url_chars) + 65536
+    try:
+        form = await request.form(max_files=1, max_fields=10, max_part_size=part_limit)
+    except HTTPException:
+        raise
+    except Exception as exc:  # the multipart parser's own errors: the sender's mistake
+        raise HTTPException(400, f"the form could not be read: {exc}") from None
+    csrf_token = str(form.get("csrf_token") or "")[:200]
+    kind = str(form.get("kind") or "url")
     check_csrf(request, csrf_token)
     await rate_limited(request)
+    if kind not in ("url", "log", "photo"):
+        raise HTTPException(422, "kind: expected url, log or photo")
     if kind == "photo":
-        if photo is None:
+        photo = form.get("photo")
+        if not isinstance(photo, StarletteUpload):
             raise HTTPException(422, "choose a photo to upload")
-        limit = request.app.state.settings.max_photo_bytes
+        limit = settings.max_photo_bytes
         data: Any = await photo.read(limit + 1)
         if len(data) > limit:
             raise HTTPException(413, f"the photo is over the limit of {limit} bytes")
         if not data:
             raise HTTPException(422, "the uploaded photo is empty")
     else:
-        data = url if kind == "url" else log
+        value = form.get(kind)
+        data = value if isinstance(value, str) else ""
         if not data.strip():
             raise HTTPException(422, f"the {kind} field is empty")
+        if kind == "log" and len(data.encode("utf-8", "replace")) > settings.max_log_bytes:
+            raise HTTPException(
+                413,
+                f"the log is over the limit of {settings.max_log_bytes} bytes "
+                f"(KPANIC_MAX_LOG_BYTES); the same limit applies to the API",
+            )
     result = await intake.submit(request, kind, data, "web")
     return RedirectResponse(
         f"{result['report_url']}?submitted={'new' if result['is_new'] else 'duplicate'}",

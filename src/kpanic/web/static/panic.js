@@ -238,6 +238,22 @@
     }
   }
 
+  // What "Send this link to the server" sends, in words: encoding, digit count, arch, kernel.
+  function undecodedSummary(fragment) {
+    const p = parseParams(fragment);
+    const digits = p.z !== null ? p.z : p.zl;
+    const parts = [];
+    if (digits !== null) {
+      parts.push("the link's " + (p.z !== null ? "z=" : "zl=") + " data (" + digits.length +
+        " digits)");
+    } else {
+      parts.push("the link (it holds no z= or zl= data)");
+    }
+    parts.push("architecture " + (p.arch || "unknown"));
+    parts.push("kernel " + (p.kernel || "unknown"));
+    return parts.join(", ");
+  }
+
   function parseParamsRaw(fragment) {
     let s = fragment;
     const q = s.indexOf("?");
@@ -256,6 +272,12 @@
     show("fragment-working", true);
     try {
       const r = await decodeFragment(fragment);
+      if (!r.text.trim()) {
+        // Nothing readable came out (a damaged legacy link): do not ask for consent to a log
+        // of 0 characters; offer to send the link itself, saying what it holds.
+        throw fail("no kernel log text could be recovered from the link" +
+          (r.error ? " (" + r.error + ")" : ""));
+      }
       setText("frag-arch", r.arch || "unknown");
       setText("frag-kernel", r.kernel || "unknown");
       setText("frag-encoding", r.encoding === "z" ? "z= (v6.15+)" : "zl= (v6.12–v6.14)");
@@ -275,6 +297,7 @@
     } catch (e) {
       show("fragment-working", false);
       setText("frag-error", String((e && e.message) || e));
+      setText("frag-undecoded-summary", undecodedSummary(fragment));
       show("fragment-error", true);
       document.getElementById("submit-undecoded").addEventListener("click", function () {
         submit(fragment, "submit-undecoded");
