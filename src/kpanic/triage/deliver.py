@@ -34,6 +34,8 @@ from kpanic.triage.rules import Delivery
 
 __all__ = [
     "AttemptResult",
+    "body_of",
+    "event_label",
     "MailSettings",
     "next_attempt",
     "send_mail",
@@ -85,26 +87,31 @@ def next_attempt(attempts: int, *, rng: random.Random | None = None) -> float | 
     return ceiling / 2 + jitter
 
 
-def body_of(delivery: Delivery) -> bytes:
-    return json.dumps(delivery.payload(), sort_keys=True, separators=(",", ":")).encode()
+def body_of(payload: dict[str, object]) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+
+
+def event_label(delivery: Delivery) -> str:
+    return "digest" if delivery.is_digest else delivery.events[0].kind
 
 
 def send_webhook(
     url: str,
     secret: str,
-    delivery: Delivery,
+    body: bytes,
+    event: str,
     delivery_id: int,
     *,
     timeout: float = 10.0,
     client: httpx.Client | None = None,
     now: float | None = None,
 ) -> AttemptResult:
-    body = body_of(delivery)
+    """POST ``body`` (a delivery's JSON, see :func:`body_of`) signed with ``secret``."""
     ts = int(now if now is not None else time.time())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "kpanic-webhook/1",
-        "X-Kpanic-Event": "digest" if delivery.is_digest else delivery.events[0].kind,
+        "X-Kpanic-Event": event,
         "X-Kpanic-Delivery": str(delivery_id),
         "X-Kpanic-Timestamp": str(ts),
         "X-Kpanic-Signature-256": sign(secret, ts, body),
@@ -134,20 +141,20 @@ class MailSettings:
     timeout: float = 20.0
 
 
-def build_mail(settings: MailSettings, to: str, delivery: Delivery) -> EmailMessage:
+def build_mail(settings: MailSettings, to: str, subject: str, text: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.sender
     msg["To"] = to
-    msg["Subject"] = delivery.subject()
+    msg["Subject"] = subject
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or "kpanic")
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(delivery.text())
+    msg.set_content(text)
     return msg
 
 
-def send_mail(settings: MailSettings, to: str, delivery: Delivery) -> AttemptResult:
-    msg = build_mail(settings, to, delivery)
+def send_mail(settings: MailSettings, to: str, subject: str, text: str) -> AttemptResult:
+    msg = build_mail(settings, to, subject, text)
     try:
         with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
             if settings.starttls:
