@@ -44,7 +44,14 @@ __all__ = [
     "add_link",
     "assign",
     "change_status",
+    "DeliveryInfo",
+    "RuleInfo",
     "create_rule",
+    "delete_rule",
+    "groups_needing_owners",
+    "list_rules",
+    "rule_deliveries",
+    "rule_info",
     "link_kind",
     "on_ingested",
     "owners_of_report",
@@ -539,3 +546,97 @@ def rule_of(row: NotifyRule) -> Rule:
                 subsystem=row.subsystem, bug_class=row.bug_class, language=row.language,
                 kernel_prefix=row.kernel_prefix, threshold=row.threshold,
                 window=dt.timedelta(seconds=row.window_s))
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """A rule as shown to an admin: never the webhook secret, only whether it has one."""
+
+    id: int
+    name: str
+    events: tuple[str, ...]
+    subsystem: str | None
+    bug_class: str | None
+    language: str | None
+    kernel_prefix: str | None
+    threshold: int
+    window_s: int
+    channel: str
+    target: str
+    has_secret: bool
+    enabled: bool
+    created_by: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class DeliveryInfo:
+    """One outbox message of a rule with its attempts (the delivery log)."""
+
+    id: int
+    created_at: dt.datetime
+    state: str
+    attempts: int
+    subject: str
+    last_status: int | None
+    last_answer: str | None
+    sent_at: dt.datetime | None
+    log: tuple[tuple[dt.datetime, bool, int | None, str], ...] = ()
+
+
+def rule_info(row: NotifyRule) -> RuleInfo:
+    return RuleInfo(
+        id=row.id, name=row.name, events=tuple(k for k in row.events.split(",") if k),
+        subsystem=row.subsystem, bug_class=row.bug_class, language=row.language,
+        kernel_prefix=row.kernel_prefix, threshold=row.threshold, window_s=row.window_s,
+        channel=row.channel, target=row.target, has_secret=bool(row.secret),
+        enabled=row.enabled, created_by=row.created_by, created_at=row.created_at,
+    )
+
+
+def list_rules(s: Session) -> list[RuleInfo]:
+    return [rule_info(r) for r in s.scalars(select(NotifyRule).order_by(NotifyRule.id))]
+
+
+def delete_rule(s: Session, rule_id: int) -> None:
+    """Delete a rule with its outbox messages and their delivery log."""
+    from kpanic.store.triage_models import NotifyAttempt, NotifyOutbox
+
+    if s.get(NotifyRule, rule_id) is None:
+        raise TriageNotFound(f"no such rule: {rule_id}")
+    outbox = select(NotifyOutbox.id).where(NotifyOutbox.rule_id == rule_id)
+    s.execute(delete(NotifyAttempt).where(NotifyAttempt.outbox_id.in_(outbox)))
+    s.execute(delete(NotifyOutbox).where(NotifyOutbox.rule_id == rule_id))
+    s.execute(delete(NotifyRule).where(NotifyRule.id == rule_id))
+
+
+def rule_deliveries(s: Session, rule_id: int, *, limit: int = 50) -> list[DeliveryInfo]:
+    """The newest outbox messages of a rule, each with its attempts (newest first)."""
+    from kpanic.store.triage_models import NotifyAttempt, NotifyOutbox
+
+    if s.get(NotifyRule, rule_id) is None:
+        raise TriageNotFound(f"no such rule: {rule_id}")
+    msgs = list(s.scalars(select(NotifyOutbox).where(NotifyOutbox.rule_id == rule_id)
+                          .order_by(NotifyOutbox.id.desc()).limit(limit)))
+    attempts: dict[int, list[tuple[dt.datetime, bool, int | None, str]]] = {}
+    if msgs:
+        for a in s.scalars(select(NotifyAttempt)
+                           .where(NotifyAttempt.outbox_id.in_([m.id for m in msgs]))
+                           .order_by(NotifyAttempt.id.desc())):
+            attempts.setdefault(a.outbox_id, []).append((a.at, a.ok, a.status, a.answer))
+    return [DeliveryInfo(m.id, m.created_at, m.state, m.attempts, m.subject, m.last_status,
+                         m.last_answer, m.sent_at, tuple(attempts.get(m.id, ())))
+            for m in msgs]
+
+
+def groups_needing_owners(s: Session, since: dt.datetime | None, *, limit: int = 1000) -> list[int]:
+    """Groups without subsystems that have pending notification events or were first seen
+    at or after ``since``: what the dispatcher gives owners before it plans (rules filter on
+    subsystems)."""
+    owned = select(GroupSubsystem.group_id)
+    pending = select(NotifyEvent.group_id)
+    cond = CrashGroup.id.in_(pending)
+    if since is not None:
+        cond = cond | (CrashGroup.first_seen >= since)
+    q = select(CrashGroup.id).where(cond, CrashGroup.id.not_in(owned)).limit(limit)
+    return [int(i) for i in s.scalars(q)]

@@ -80,8 +80,9 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_photo_bytes + 256 * 1024)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from kpanic.web.routes import admin, api, pages, report
+    from kpanic.web.routes import admin, api, pages, report, triage
 
+    app.include_router(triage.router)  # before pages: /groups.atom, /groups/{id}/mail
     app.include_router(api.router)
     app.include_router(report.router)
     app.include_router(pages.router)
