@@ -11,7 +11,7 @@ from kpanic import __version__
 from kpanic.errors import KpanicError
 
 # Modules under kpanic.cli that add sub-commands; each defines register(subparsers).
-COMMAND_MODULES = ("qr", "parse", "stats", "store", "service")
+COMMAND_MODULES = ("qr", "parse", "stats", "store", "service", "triage")  # triage after store
 
 
 def build_parser() -> argparse.ArgumentParser:
