@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import HTTPException, Query, Request
 
-Status = Literal["open", "fixed", "invalid", "duplicate"]
+STATUSES = ("open", "fixed", "invalid", "duplicate")  # kpanic.triage.lifecycle.STATUSES
 
 
 @dataclass(frozen=True)
@@ -32,19 +32,41 @@ class TriageQuery:
 NO_TRIAGE_QUERY = TriageQuery()
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _flag(value: str | None, name: str) -> bool | None:
+    """An optional yes/no query value; empty (as a form's "any" sends it) means unset."""
+    v = (value or "").strip().lower()
+    if not v:
+        return None
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    raise HTTPException(422, f"{name}: expected true or false, not {value[:20]!r}")
+
+
 def triage_query(
     request: Request,
-    status: Annotated[Status | None, Query(description="open|fixed|invalid|duplicate")] = None,
+    status: Annotated[str | None, Query(max_length=16,
+                                        description="open|fixed|invalid|duplicate")] = None,
     subsystem: Annotated[str | None, Query(max_length=200, description="MAINTAINERS entry")] = None,
     assignee: Annotated[str | None, Query(max_length=128, description="assigned to")] = None,
-    mine: Annotated[bool, Query(description="assigned to the logged-in user")] = False,
-    regressed: Annotated[bool | None, Query(description="reopened by a regression")] = None,
+    mine: Annotated[str | None, Query(max_length=8, description="true: assigned to the "
+                                      "logged-in user")] = None,
+    regressed: Annotated[str | None, Query(max_length=8, description="true | false: reopened "
+                                           "by a regression")] = None,
     new_since: Annotated[str | None, Query(max_length=40, description="first crash at or after "
                                                                       "YYYY-MM-DD")] = None,
     first_release: Annotated[str | None, Query(max_length=128, description="seen on this "
                                                "release (or prefix) but on none before")] = None,
 ) -> TriageQuery:
-    if mine:
+    status = (status or "").strip() or None
+    if status is not None and status not in STATUSES:
+        raise HTTPException(422, f"status: one of {', '.join(STATUSES)}, not {status!r}")
+    if _flag(mine, "mine"):
         from kpanic.web.deps import current_admin
 
         admin = current_admin(request)
@@ -53,7 +75,8 @@ def triage_query(
                                 {"WWW-Authenticate": "Bearer"})
         assignee = admin.name
     return TriageQuery(status=status, subsystem=subsystem, assignee=assignee,
-                       regressed=regressed, new_since=new_since, first_release=first_release)
+                       regressed=_flag(regressed, "regressed"), new_since=new_since,
+                       first_release=first_release)
 
 
 def triage_filters(
