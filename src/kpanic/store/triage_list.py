@@ -150,12 +150,23 @@ def first_release_groups(s: Session, release: str) -> list[int]:
         ).all()
         for gid, value in rows:
             kernels.setdefault(int(gid), []).append(str(value))
+    # Few distinct releases, many groups: decide each release once.
+    verdict: dict[str, str] = {}  # "match" | "older" | "other"
+
+    def kind(value: str) -> str:
+        found = verdict.get(value)
+        if found is None:
+            if _prefix_match(value, prefix):
+                found = "match"
+            else:
+                found = "older" if compare(value, prefix) == -1 else "other"
+            verdict[value] = found
+        return found
+
     out = []
     for gid, values in kernels.items():
-        if not any(_prefix_match(v, prefix) for v in values):
-            continue
-        older = [v for v in values if not _prefix_match(v, prefix) and compare(v, prefix) == -1]
-        if not older:
+        kinds = {kind(v) for v in values}
+        if "match" in kinds and "older" not in kinds:
             out.append(gid)
     return sorted(out)
 
