@@ -83,8 +83,12 @@ def _facts(s: Session, ev: NotifyEvent, base_url: str, cache: dict[int, GroupFac
 
 def _plan(engine: Engine, now: dt.datetime, base_url: str) -> int:
     with write_session(engine) as s:
-        events = list(s.scalars(select(NotifyEvent).where(NotifyEvent.at <= now)
-                                .order_by(NotifyEvent.at, NotifyEvent.id).limit(10_000)))
+        q = (select(NotifyEvent).where(NotifyEvent.at <= now)
+             .order_by(NotifyEvent.at, NotifyEvent.id).limit(10_000))
+        if s.get_bind().dialect.name == "postgresql":
+            # Two dispatchers must not plan the same events twice (SQLite: one writer).
+            q = q.with_for_update(skip_locked=True)
+        events = list(s.scalars(q))
         if not events:
             return 0
         rows = list(s.scalars(select(NotifyRule).where(NotifyRule.enabled.is_(True))))
