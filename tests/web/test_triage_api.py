@@ -302,3 +302,30 @@ def test_bad_input_is_a_4xx(client, path: str, body: object) -> None:  # type: i
     r = client.post(path, json=body, headers=_auth(client))
     assert 400 <= r.status_code < 500, r.text
     assert r.json()["detail"]
+
+
+def test_dispatcher_thread_in_the_service(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from tests.web.conftest import make_client
+
+    monkeypatch.setenv("KPANIC_NOTIFY_IN_SERVICE", "1")
+    monkeypatch.setenv("KPANIC_NOTIFY_INTERVAL", "1")
+    monkeypatch.setenv("KPANIC_BASE_URL", "https://crashes.example.org")
+    hook = Receiver()
+    try:
+        with make_client(db_url) as client:
+            auth = _auth(client)
+            assert client.post("/api/v1/rules", headers=auth, json={
+                "channel": "webhook", "target": hook.url, "secret": "x" * 20,
+                "events": ["new-group"]}).status_code == 201
+            gid = _submit(client, kasan_on("6.15.1"))["group_id"]
+            deadline = time.monotonic() + 30
+            while not hook.got and time.monotonic() < deadline:
+                time.sleep(0.2)
+        (headers, body), = hook.got
+        assert headers["X-Kpanic-Event"] == "new-group"
+        assert json.loads(body)["events"][0]["group"]["url"] == (
+            f"https://crashes.example.org/groups/{gid}")
+    finally:
+        hook.close()

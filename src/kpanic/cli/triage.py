@@ -14,7 +14,7 @@ The acting user of a change is ``--who`` (default ``$KPANIC_USER``, else the log
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import dataclasses
 import getpass
 import os
 import signal
@@ -275,16 +275,15 @@ def _rule_rm(args: argparse.Namespace) -> int:
 
 
 def _notify_run(args: argparse.Namespace) -> int:
-    from kpanic.store.db import read_session
-    from kpanic.store.notify import dispatch
-    from kpanic.store.triage import assign_owners, groups_needing_owners
+    from kpanic.store.dispatcher import run_loop
     from kpanic.triage.settings import TriageSettings
 
     settings = TriageSettings.from_env()
     interval = args.interval if args.interval is not None else settings.notify_interval
     if interval < 1:
         raise KpanicError("--interval must be at least 1 second")
-    base_url = args.base_url or settings.base_url
+    if args.base_url:
+        settings = dataclasses.replace(settings, base_url=args.base_url)
     maintainers = _maintainers(args.maintainers)
     stop = threading.Event()
 
@@ -293,22 +292,7 @@ def _notify_run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    since: dt.datetime | None = None
     with _repo(args) as repo:
-        while True:
-            started = dt.datetime.now(dt.UTC)
-            owned = 0
-            if maintainers is not None:
-                with read_session(repo.engine) as s:
-                    ids = groups_needing_owners(s, since)
-                if ids:
-                    owned = assign_owners(repo, maintainers, ids)
-            since = started
-            result = dispatch(repo.engine, base_url=base_url, mail=settings.mail)
-            print(f"{started:%Y-%m-%dT%H:%M:%SZ} planned {result.planned}, sent {result.sent}, "
-                  f"retrying {result.retrying}, failed {result.failed}"
-                  + (f", owners for {owned} groups" if owned else ""), flush=True)
-            if args.once or stop.wait(interval):
-                break
+        run_loop(repo, settings, stop, interval=interval, once=args.once,
+                 maintainers=maintainers, report=lambda r: print(r.line(), flush=True))
     return 0
-

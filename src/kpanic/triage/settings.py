@@ -9,8 +9,8 @@
   (``kpanic@localhost``), ``KPANIC_SMTP_STARTTLS`` (``1`` to upgrade the connection),
   ``KPANIC_SMTP_USER`` and ``KPANIC_SMTP_PASSWORD_FILE`` (a file holding the password, so it
   never appears in the environment or in a process listing).
-- ``KPANIC_NOTIFY_INTERVAL``: seconds between dispatcher runs of ``kpanic notify run``
-  (default 60): the digest interval.
+- ``KPANIC_NOTIFY_INTERVAL``: seconds between dispatcher rounds (default 60): the digest
+  interval. ``KPANIC_NOTIFY_IN_SERVICE=1`` runs the dispatcher in each service process.
 """
 
 from __future__ import annotations

@@ -55,7 +55,10 @@ def create_app(
         # Everything loaded so far (modules, compiled patterns, tables) lives as long as the
         # process: keep it out of the cyclic collector's walks (Python's gc.freeze advice).
         gc.freeze()
+        notifier = _notifier(repo)  # KPANIC_NOTIFY_IN_SERVICE=1: dispatcher thread (triage)
         yield
+        if notifier is not None:
+            notifier.stop()
         repo.close()
 
     app = FastAPI(
@@ -89,6 +92,16 @@ def create_app(
     app.include_router(admin.router)
     _install_error_handlers(app)
     return app
+
+
+def _notifier(repo: Any) -> Any:
+    import os
+
+    if os.environ.get("KPANIC_NOTIFY_IN_SERVICE") != "1":
+        return None
+    from kpanic.store.dispatcher import Notifier
+
+    return Notifier(repo).start()
 
 
 def _warm_up() -> None:
