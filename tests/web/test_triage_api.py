@@ -127,6 +127,20 @@ def test_possible_duplicates_listed(client) -> None:  # type: ignore[no-untyped-
         pytest.skip("the variant grouped with the original")
     t = client.get(f"/api/v1/groups/{a}/triage").json()
     assert [d["id"] for d in t["possible_duplicates"]] == [b]
+    # The group page offers a one-click duplicate action to admins.
+    token = client.app.state.repo.create_token("judy").token
+    client.get("/admin/login")
+    csrf = client.cookies.get("kpanic_csrf")
+    client.post("/admin/login", data={"token": token, "csrf_token": csrf})
+    page = client.get(f"/groups/{a}").text
+    assert f"Mark #{b} a duplicate of this" in page
+    r = client.post(f"/groups/{b}/triage/status", follow_redirects=False, data={
+        "status": "duplicate", "duplicate_of": str(a), "why": f"same crash as group {a}",
+        "csrf_token": csrf})
+    assert r.status_code == 303 and r.headers["location"] == f"/groups/{a}#triage"
+    assert client.get(f"/api/v1/groups/{a}").json()["group"]["report_count"] == 2
+    assert client.get(f"/api/v1/groups/{b}/triage").json()["duplicate_of"] == a
+    assert client.get(f"/api/v1/groups/{a}/triage").json()["possible_duplicates"] == []
 
 
 def test_rules_secrets_and_delivery_log(client) -> None:  # type: ignore[no-untyped-def]
