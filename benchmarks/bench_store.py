@@ -37,6 +37,8 @@ from kpanic.settings import get_settings  # noqa: E402
 from kpanic.store.db import make_engine, upgrade  # noqa: E402
 from kpanic.store.models import CrashGroup, DailyCount, GroupFacet, Report  # noqa: E402
 from kpanic.store.repository import Filters, Repository  # noqa: E402
+from kpanic.store.triage_models import GroupSubsystem, GroupTriage  # noqa: E402
+from kpanic.triage.kver import parse_release  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "syzkaller" / "linux" / "report"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -213,6 +215,7 @@ def build(n_reports: int, n_groups: int, seed: int = 7) -> dict[str, list[dict]]
                 daily[(day, scope + dim, r[dim] or "")] += 1
             daily[(day.replace(day=1), scope + "kernel", r["kernel"] or "")] += 1  # per month
     return {
+        **triage_rows(group_rows, facets, seed),
         "groups": group_rows,
         "reports": reports,
         "facets": [
@@ -220,6 +223,51 @@ def build(n_reports: int, n_groups: int, seed: int = 7) -> dict[str, list[dict]]
         ],
         "daily": [{"day": d, "dim": k, "value": v, "count": n} for (d, k, v), n in daily.items()],
     }
+
+
+def _release_key(text: str) -> tuple[int, int, int]:
+    parsed = parse_release(text)
+    return parsed.upstream if parsed is not None else (0, 0, 0)
+
+
+SUBSYSTEMS = [f"SUBSYSTEM {i:02d}" for i in range(60)]  # Zipf-weighted below
+PEOPLE = [f"dev{i}" for i in range(30)]
+
+
+def triage_rows(
+    groups: list[dict], facets: Counter, seed: int
+) -> dict[str, list[dict]]:
+    """Triage state as a busy team leaves it: every group has one or two subsystems (a few
+    large subsystems, a long tail), 12% are fixed (1 in 10 of those regressed), 3% invalid,
+    2% duplicates, 8% assigned."""
+    rnd = random.Random(seed + 1)
+    sub_weights = [1 / (k**0.9) for k in range(1, len(SUBSYSTEMS) + 1)]
+    kernels: dict[int, list[str]] = {}
+    for (gid, facet, value), _n in facets.items():
+        if facet == "kernel":
+            kernels.setdefault(gid, []).append(value)
+    triage, subs = [], []
+    for g in groups:
+        picked = set(rnd.choices(SUBSYSTEMS, weights=sub_weights, k=rnd.choice((1, 1, 2))))
+        subs += [{"group_id": g["id"], "subsystem": s, "rank": i, "reason": "F: bench/"}
+                 for i, s in enumerate(sorted(picked))]
+        roll = rnd.random()
+        status = ("fixed" if roll < 0.12 else "invalid" if roll < 0.15
+                  else "duplicate" if roll < 0.17 else "open")
+        assignee = rnd.choice(PEOPLE) if rnd.random() < 0.08 else None
+        if status == "open" and assignee is None:
+            continue
+        fixed = status == "fixed"
+        triage.append({
+            "group_id": g["id"], "status": status, "assignee": assignee,
+            "fix_release": max(kernels.get(g["id"], ["6.10.0"]), key=_release_key)
+            if fixed else None,
+            "invalid_reason": "bench" if status == "invalid" else None,
+            "duplicate_of": 1 if status == "duplicate" else None,
+            "regressed": fixed and rnd.random() < 0.1, "before_fix": 0, "unplaced": 0,
+            "updated_at": g["last_seen"],
+        })
+    return {"triage": triage, "subsystems": subs}
 
 
 def fill(url: str, data: dict[str, list[dict]]) -> float:
@@ -234,6 +282,8 @@ def fill(url: str, data: dict[str, list[dict]]) -> float:
             (Report, data["reports"]),
             (GroupFacet, data["facets"]),
             (DailyCount, data["daily"]),
+            (GroupTriage, data["triage"]),
+            (GroupSubsystem, data["subsystems"]),
         ):
             for i in range(0, len(rows), chunk):
                 conn.execute(insert(model), rows[i : i + chunk])
@@ -325,6 +375,54 @@ def queries(repo: Repository, data: dict[str, list[dict]]) -> list[tuple[str, ob
             lambda: repo.stats(Filters(bug_class="leak", arch="arm64"), bucket="month"),
         ),
         ("facet values: kernels", lambda: repo.facet_values("kernel")),
+        *triage_queries(repo, data),
+    ]
+
+
+def triage_queries(repo: Repository, data: dict[str, list[dict]]) -> list[tuple[str, object]]:
+    """The groups list with the triage filters, and the dashboard's extra reads."""
+    from kpanic.store import triage_list
+    from kpanic.store.db import read_session
+
+    last = max(g["last_seen"] for g in data["groups"])
+    big = Counter(s["subsystem"] for s in data["subsystems"]).most_common(1)[0][0]
+    small = Counter(s["subsystem"] for s in data["subsystems"]).most_common()[-1][0]
+    person = Counter(t["assignee"] for t in data["triage"] if t["assignee"]).most_common(1)[0][0]
+    releases = [parse_release(r["value"]) for r in data["facets"] if r["facet"] == "kernel"]
+    major, minor, _ = max(r.upstream for r in releases if r is not None)
+    newest_minor = f"{major}.{minor}"
+
+    def dashboard_extras() -> None:
+        page = repo.list_groups(Filters(subsystem=big))
+        with read_session(repo.engine) as s:
+            triage_list.badges(s, [g.id for g in page.items])
+            triage_list.subsystem_counts(s, repo._group_conditions(Filters()))
+
+    return [
+        ("triage: status fixed", lambda: repo.list_groups(Filters(status="fixed"))),
+        ("triage: status open (NOT IN)", lambda: repo.list_groups(Filters(status="open"))),
+        (f"triage: subsystem (largest: {big})", lambda: repo.list_groups(Filters(subsystem=big))),
+        ("triage: subsystem (smallest)", lambda: repo.list_groups(Filters(subsystem=small))),
+        ("triage: assignee", lambda: repo.list_groups(Filters(assignee=person))),
+        ("triage: regressed", lambda: repo.list_groups(Filters(regressed=True))),
+        (
+            "triage: new since 30 days",
+            lambda: repo.list_groups(Filters(new_since=last - dt.timedelta(days=30))),
+        ),
+        (
+            f"triage: first seen on {newest_minor}",
+            lambda: repo.list_groups(Filters(first_release=newest_minor)),
+        ),
+        ("triage: sort by releases", lambda: repo.list_groups(sort="releases")),
+        (
+            "triage: subsystem + open + sort count",
+            lambda: repo.list_groups(Filters(subsystem=big, status="open"), sort="count"),
+        ),
+        ("triage: dashboard extras (badges, counts)", dashboard_extras),
+        (
+            "triage: reports of a subsystem",
+            lambda: repo.list_reports(Filters(subsystem=small)),
+        ),
     ]
 
 

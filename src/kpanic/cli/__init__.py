@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 # Modules under kpanic.cli that add sub-commands; each defines register(subparsers).
-COMMAND_MODULES = ("qr", "parse", "stats", "store", "service", "client", "completion")
+COMMAND_MODULES = ("qr", "parse", "stats", "store", "triage", "service", "client", "completion")
+# Modules that extend another module's commands (triage adds actions to "kpanic group").
+EXTENDS: dict[str, tuple[str, ...]] = {"store": ("triage",)}
 # Every command, the module that registers it and its one-line help: ``kpanic --help`` is
 # printed from this table without building the sub-commands' parsers (tests/cli checks that it
 # matches what the modules register).
@@ -35,8 +37,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("store", "bulk-load kernel logs, panic URLs (*.url) and QR photos into the store"),
     "reprocess": ("store", "re-parse, re-classify and re-group stored reports after an upgrade"),
     "token": ("store", "API tokens: create, list, revoke"),
-    "group": ("store", "crash groups: merge"),
+    "group": ("store", "crash groups: merge, status, assign, link, show"),
     "report": ("store", "stored reports: split into a new group, delete"),
+    "owners": ("triage", "subsystems of groups from a MAINTAINERS file"),
+    "rule": ("triage", "notification rules: add, list, rm"),
+    "notify": ("triage", "the notification dispatcher"),
     "serve": ("service", "run the crash report web service (intake, API, dashboard)"),
     "demo": ("service", "start the service on a demo database filled with example crashes"),
     "collect": (
@@ -74,9 +79,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             importlib.import_module(f"kpanic.cli.{name}").register(sub)
         return parser
     module = COMMANDS[only][0]
-    importlib.import_module(f"kpanic.cli.{module}").register(sub)
+    loaded = (module, *EXTENDS.get(module, ()))
+    for name in loaded:
+        importlib.import_module(f"kpanic.cli.{name}").register(sub)
     for name, (mod, text) in COMMANDS.items():
-        if mod != module:
+        if mod not in loaded:
             sub.add_parser(name, help=text)
     return parser
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from kpanic.errors import KpanicError
 from kpanic.store import ingest as ingest_mod
+from kpanic.store import triage
 from kpanic.store.common import (
     WRITE_ATTEMPTS,
     _counter_day,
@@ -195,6 +196,10 @@ class BatchWriteMixin(WriteMixin):
         self._update_groups(s, touched)
         self._upsert_counts(s, facets, daily)
         self._prune_groups(s, sorted(touched))
+        triage.on_ingested(s, [
+            triage.IngestedCrash(gid, gid in created, p.kernel, when)
+            for gid, items in touched.items() for when, _rid, p in items
+        ])
 
     def _update_groups(
         self,

@@ -237,3 +237,8 @@ class RateLimitCounter(Base):
     client: Mapped[str] = mapped_column(String(40), primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(Integer)
+
+
+# The triage tables share this metadata (migrations and the schema check see them); they live
+# in their own module, imported here so that importing the models always registers them.
+from kpanic.store import triage_models as _triage_models  # noqa: E402,F401

@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from kpanic.errors import KpanicError
+from kpanic.store import triage_list
 from kpanic.store.common import (
     _SUMMARY_COLUMNS,
     COUNT_CAP,
@@ -101,6 +102,7 @@ class QueryMixin(RepositoryBase):
         if f.q and f.q.strip():
             pattern = _like(f.q.strip().lower())
             conds.append(CrashGroup.search_key.like(pattern, escape="\\"))
+        conds += triage_list.group_conditions(self.engine, f)
         return conds
 
     def list_groups(
@@ -125,6 +127,7 @@ class QueryMixin(RepositoryBase):
             "count": CrashGroup.report_count,
             "title": CrashGroup.title,
         }.get(sort)
+        sort_col = sort_col if sort_col is not None else triage_list.sort_column(sort)
         if sort_col is None:
             raise KpanicError(f"unknown sort {sort!r}: use last_seen, first_seen, count or title")
         conds = self._group_conditions(f)
@@ -276,6 +279,7 @@ class QueryMixin(RepositoryBase):
                 conds.append(Report.group_id.in_(ids) if ids else false())
             else:
                 conds.append(Report.group_id.in_(matching))
+        conds += triage_list.report_conditions(self.engine, f)
         return conds
 
     def list_reports(

@@ -12,7 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 T = TypeVar("T")
 
 SourceKind = Literal["log", "url", "photo"]
-GroupSort = Literal["last_seen", "first_seen", "count", "title"]
+GroupSort = Literal["last_seen", "first_seen", "count", "title", "releases"]
 ReportSort = Literal["received_at", "title"]
 Bucket = Literal["day", "week", "month"]
 
@@ -61,6 +61,13 @@ class Filters(_ToDict):
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     q: str | None = None
+    # triage (kpanic.store.triage_list): status, owner, assignee, regression, newness
+    status: str | None = None
+    subsystem: str | None = None
+    assignee: str | None = None
+    regressed: bool | None = None
+    new_since: dt.datetime | None = None
+    first_release: str | None = None
 
     def is_empty(self) -> bool:
         return all(getattr(self, name) in (None, "") for name in self.__dataclass_fields__)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from kpanic.errors import KpanicError
 from kpanic.store import ingest as ingest_mod
+from kpanic.store import triage
 from kpanic.store.common import (
     WRITE_ATTEMPTS,
     RepositoryBase,
@@ -216,6 +217,7 @@ class WriteMixin(RepositoryBase):
         self._bump_facets(s, group_id, _facets(p), +1)
         self._bump_daily(s, _day(when), _dims(p), +1)
         self._prune_group(s, group_id)
+        triage.on_ingested(s, [triage.IngestedCrash(group_id, group_is_new, p.kernel, when)])
         return IngestResult(
             report_id=report_id,
             group_id=group_id,

@@ -58,7 +58,10 @@ def create_app(
         # Everything loaded so far (modules, compiled patterns, tables) lives as long as the
         # process: keep it out of the cyclic collector's walks (Python's gc.freeze advice).
         gc.freeze()
+        notifier = _notifier(repo)  # KPANIC_NOTIFY_IN_SERVICE=1: dispatcher thread (triage)
         yield
+        if notifier is not None:
+            notifier.stop()
         repo.close()
 
     app = FastAPI(
@@ -82,14 +85,25 @@ def create_app(
     install_middleware(app, body_limit=settings.max_photo_bytes + 256 * 1024)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from kpanic.web.routes import admin, api, pages, report
+    from kpanic.web.routes import admin, api, pages, report, triage
 
+    app.include_router(triage.router)  # before pages: /groups.atom, /groups/{id}/mail
     app.include_router(api.router)
     app.include_router(report.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
     _install_error_handlers(app)
     return app
+
+
+def _notifier(repo: Any) -> Any:
+    import os
+
+    if os.environ.get("KPANIC_NOTIFY_IN_SERVICE") != "1":
+        return None
+    from kpanic.store.dispatcher import Notifier
+
+    return Notifier(repo).start()
 
 
 def _warm_up() -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import HTTPException, Request
 
 from kpanic.web.security import Admin, bearer_token, session_parent, session_token
+from kpanic.web.triage_params import triage_filters, triage_params
 
 if TYPE_CHECKING:
     from kpanic.store.repository import Filters, Repository
@@ -225,6 +226,7 @@ def make_filters(
     since: str | None = None,
     until: str | None = None,
     q: str | None = None,
+    **triage: Any,
 ) -> Filters:
     from kpanic.store.repository import Filters
 
@@ -244,6 +246,7 @@ def make_filters(
         since=parse_day(since, "since"),
         until=parse_day(until, "until"),
         q=clean(q, 200),
+        **triage_filters(**triage),
     )
 
 
@@ -258,4 +261,5 @@ def filter_params(filters: Filters) -> dict[str, Any]:
         value = getattr(filters, name)
         if value is not None:
             out[name] = value.date().isoformat()
+    out.update(triage_params(filters))
     return out

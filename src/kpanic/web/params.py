@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query
 from pydantic import Field
 
 from kpanic.web.deps import make_filters
+from kpanic.web.triage_params import NO_TRIAGE_QUERY, TriageQuery, triage_query
 
 if TYPE_CHECKING:
     from kpanic.store.repository import Filters
@@ -41,6 +42,7 @@ def filters_dep(
     since: Annotated[str | None, Query(max_length=40, description="YYYY-MM-DD (UTC)")] = None,
     until: Annotated[str | None, Query(max_length=40, description="YYYY-MM-DD (UTC)")] = None,
     q: Annotated[str | None, Query(max_length=200, description="text in title/signature")] = None,
+    triage: Annotated[TriageQuery, Depends(triage_query)] = NO_TRIAGE_QUERY,
 ) -> Filters:
     """Filters from the query string (all optional)."""
     return make_filters(
@@ -53,6 +55,7 @@ def filters_dep(
         since=since,
         until=until,
         q=q,
+        **triage.as_kwargs(),
     )
 
 
@@ -70,7 +73,8 @@ def paging_dep(
 
 
 GroupSortParam = Annotated[
-    Literal["last_seen", "first_seen", "count", "title"], Query(description="sort key")
+    Literal["last_seen", "first_seen", "count", "title", "releases"],
+    Query(description="sort key (releases: kernel releases seen)"),
 ]
 ReportSortParam = Annotated[Literal["received_at", "title"], Query(description="sort key")]
 OrderParam = Annotated[Literal["asc", "desc"], Query(description="sort order")]

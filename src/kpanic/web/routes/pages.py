@@ -16,7 +16,9 @@ from kpanic.web import charts, intake
 from kpanic.web.deps import filter_params, get_repo, rate_limited
 from kpanic.web.params import GroupSortParam, Id, OrderParam, Paging, filters_dep, paging_dep
 from kpanic.web.render import render
+from kpanic.web.routes.triage import groups_list_context
 from kpanic.web.security import check_csrf
+from kpanic.web.triage_views import panel_context
 from kpanic.web.views import crash_context
 
 router = APIRouter(include_in_schema=False)
@@ -51,6 +53,7 @@ def groups_page(
             "order": order,
             "per_page": paging.per_page,
             **_vocab(),
+            **groups_list_context(request, filters, page.items),
         },
     )
 
@@ -67,7 +70,8 @@ def group_page(
     return render(
         request,
         "group.html",
-        {"nav": "groups", "detail": detail, "g": detail.group, "rep": rep, **ctx},
+        {"nav": "groups", "detail": detail, "g": detail.group, "rep": rep, **ctx,
+         **panel_context(request, group_id)},
     )
 
 
