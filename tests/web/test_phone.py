@@ -1,0 +1,265 @@
+"""Every page at phone size (390x844) and desktop size (1280x800) in a real Chromium.
+
+People arrive from the QR code on a panic screen with a phone: no page may be wider than the
+screen (the document never scrolls sideways), every navigation link must be on screen and
+readable, and text must meet WCAG AA contrast (4.5:1, 3:1 for large text), computed in the page
+from the computed styles of the main text elements and links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.web.conftest import LiveServer, demo_log, kmsg_urls, screenshot, start_server
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
+
+# Computed in the page: the contrast of every visible text element against the background it is
+# drawn on. The background is found by walking up the ancestors and compositing their background
+# colours, counting an ancestor only if the element lies inside its box (text that spills out of
+# a dark header sits on whatever is behind it: the white-on-white navigation bug).
+CONTRAST_JS = r"""
+(selector) => {
+  const parse = (c) => {
+    const m = c.match(/rgba?\(([^)]+)\)/);
+    if (!m) return [0, 0, 0, 0];
+    const p = m[1].split(/[ ,\/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, under) => {
+    const a = top[3] + under[3] * (1 - top[3]);
+    if (a === 0) return [0, 0, 0, 0];
+    const ch = (i) => (top[i] * top[3] + under[i] * under[3] * (1 - top[3])) / a;
+    return [ch(0), ch(1), ch(2), a];
+  };
+  const lum = (c) => {
+    const f = (v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    };
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+  };
+  const inside = (r, box) => r.left >= box.left - 1 && r.right <= box.right + 1 &&
+    r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+  const background = (el) => {
+    const r = el.getBoundingClientRect();
+    const layers = [];
+    for (let n = el; n && n.nodeType === 1; n = n.parentElement) {
+      const bg = parse(getComputedStyle(n).backgroundColor);
+      if (bg[3] > 0 && (n === el || inside(r, n.getBoundingClientRect()))) layers.push(bg);
+      if (bg[3] >= 1 && (n === el || inside(r, n.getBoundingClientRect()))) break;
+    }
+    let c = [255, 255, 255, 1];  // the canvas
+    for (let i = layers.length - 1; i >= 0; i--) c = over(layers[i], c);
+    return c;
+  };
+  const ownText = (el) => Array.from(el.childNodes).some(
+    (n) => n.nodeType === 3 && n.textContent.trim().length > 0);
+  const out = [];
+  for (const el of document.querySelectorAll(selector)) {
+    if (el.closest("svg, [hidden], pre.log, noscript") || el.disabled || !ownText(el)) continue;
+    const r = el.getBoundingClientRect();
+    const st = getComputedStyle(el);
+    if (r.width === 0 || r.height === 0 || st.visibility === "hidden") continue;
+    let opacity = 1;
+    for (let n = el; n && n.nodeType === 1; n = n.parentElement) {
+      opacity *= Number(getComputedStyle(n).opacity);
+    }
+    const bg = background(el);
+    const fgRaw = parse(st.color);
+    const fg = over([fgRaw[0], fgRaw[1], fgRaw[2], fgRaw[3] * opacity], bg);
+    const l1 = lum(fg), l2 = lum(bg);
+    const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    const size = parseFloat(st.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
+    out.push({
+      tag: el.tagName.toLowerCase() + "." + String(el.className).trim().replace(/\s+/g, "."),
+      text: el.textContent.trim().slice(0, 40),
+      ratio: Math.round(ratio * 100) / 100,
+      need: large ? 3 : 4.5,
+    });
+  }
+  return out;
+}
+"""
+TEXT = "p, li, td, th, dt, dd, a, h1, h2, h3, label, span, code, strong, button, div, small"
+
+NAV_JS = r"""
+() => Array.from(document.querySelectorAll("header.top nav a, header.top .who a")).map((a) => {
+  const r = a.getBoundingClientRect();
+  const header = a.closest("header").getBoundingClientRect();
+  return {
+    text: a.textContent.trim(),
+    left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width, height: r.height,
+    inHeader: r.top >= header.top - 1 && r.bottom <= header.bottom + 1,
+    visible: getComputedStyle(a).visibility !== "hidden" && r.width > 0 && r.height > 0,
+  };
+})
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    """A live server with a few crashes (C and Rust) and an admin token; the page addresses."""
+    from kpanic.store.repository import Repository
+
+    tmp = tmp_path_factory.mktemp("phone")
+    server = start_server(f"sqlite:///{tmp / 'live.db'}", tmp / "server.log")
+    try:
+        ids = []
+        for n in (428, 748, 130):
+            r = httpx.post(server.url + "/api/v1/reports", json={"log": demo_log(n)}, timeout=30)
+            assert r.status_code == 201, r.text
+            ids.append(r.json())
+        with Repository(server.db_url) as repo:
+            token = repo.create_token("phone-admin").token
+        query = kmsg_urls("fido2")[0]["url"].split("?", 1)[1]
+        pages = {
+            "groups": "/groups",
+            "group": f"/groups/{ids[0]['group_id']}",
+            "reports": "/reports",
+            "report": f"/reports/{ids[0]['id']}",
+            "stats": "/stats",
+            "submit": "/submit",
+            "preview": f"/report?{query}",
+            "fragment": f"/report#?{query}",
+            "docs": "/docs",
+            "login": "/admin/login",
+            "error": "/groups/999999999",
+            "admin": "/admin",
+        }
+        yield server, {"token": token, **pages}
+    finally:
+        server.stop()
+
+
+def _log_in(page, server: LiveServer, token: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server.url + "/admin/login")
+    page.fill("input[name=token]", token)
+    with page.expect_navigation():
+        page.click("form.card button[type=submit]")
+
+
+PAGES = [
+    "groups",
+    "group",
+    "reports",
+    "report",
+    "stats",
+    "submit",
+    "preview",
+    "fragment",
+    "docs",
+    "login",
+    "error",
+    "admin",
+]
+
+
+def check_page(page, name: str, width: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """What is wrong with the page on screen (empty when nothing is)."""
+    problems = []
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    if scroll > width:
+        problems.append(f"{name}: the page is {scroll} px wide on a {width} px screen")
+    for link in page.evaluate(NAV_JS):
+        if not link["visible"] or link["left"] < 0 or link["right"] > width:
+            problems.append(f"{name}: nav link {link['text']!r} is off screen: {link}")
+        elif not link["inHeader"]:
+            problems.append(f"{name}: nav link {link['text']!r} spills out of the header")
+    for item in page.evaluate(CONTRAST_JS, TEXT):
+        if item["ratio"] < item["need"]:
+            problems.append(f"{name}: contrast {item['ratio']} < {item['need']}: {item}")
+    return problems
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_page_fits_the_screen_with_readable_text_and_nav(browser, site, size) -> None:  # type: ignore[no-untyped-def]
+    server, pages = site
+    width, height = SIZES[size]
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, is_mobile=size == "phone"
+    )
+    page = context.new_page()
+    problems: list[str] = []
+    checked = 0
+    try:
+        for name in PAGES:
+            if name == "admin":
+                _log_in(page, server, pages["token"])
+            response = page.goto(server.url + pages[name])
+            if name == "fragment":
+                page.wait_for_selector("#fragment-decoded:not([hidden])", timeout=20_000)
+            assert response is not None
+            assert response.status == (404 if name == "error" else 200), name
+            nav = page.evaluate(NAV_JS)
+            assert {a["text"] for a in nav} >= {"Crashes", "Reports", "Statistics", "Submit", "API"}
+            problems += check_page(page, name, width)
+            screenshot(page, f"phone-test-{size}-{name}")
+            checked += 1
+        # the logged-in group page carries the admin controls (wider forms)
+        page.goto(server.url + pages["group"])
+        problems += check_page(page, "group (admin)", width)
+    finally:
+        context.close()
+    assert checked == len(PAGES)
+    assert not problems, "\n".join(problems)
+
+
+def test_narrowest_phone_360(browser, site) -> None:  # type: ignore[no-untyped-def]
+    server, pages = site
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    try:
+        problems: list[str] = []
+        for name in ("groups", "group", "reports", "report", "stats", "preview"):
+            page.goto(server.url + pages[name])
+            problems += check_page(page, name, 360)
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()
+
+
+def test_the_checks_catch_the_old_layout(browser, site) -> None:  # type: ignore[no-untyped-def]
+    """The checks above can fail: the pre-fix rules (fixed-height header, 520 px chart
+    columns, unbreakable kernel lists) make them report exactly the bugs of the issue."""
+    server, pages = site
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, bypass_csp=True
+    )
+    page = context.new_page()
+    try:
+        page.goto(server.url + pages["stats"])
+        page.add_style_tag(
+            content="header.top .wrap, header.top nav { flex-wrap: nowrap !important; }"
+            " header.top .wrap { height: 48px; }"
+            " header.top nav { flex-basis: auto !important; }"
+            " .charts { grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)) !important; }"
+            " .muted { color: #aab !important; }"
+        )
+        problems = check_page(page, "stats (old rules)", 390)
+        assert any("px wide" in p for p in problems)
+        assert any("contrast" in p for p in problems)
+        page.goto(server.url + pages["groups"])
+        page.add_style_tag(
+            content="header.top .wrap { height: 48px; flex-wrap: wrap; }"
+            " header.top nav { flex-basis: 100%; }"
+        )
+        problems = check_page(page, "groups (old header)", 390)
+        assert any("spills out of the header" in p for p in problems), problems
+    finally:
+        context.close()
+
+
+def test_screenshot_tool_is_documented() -> None:
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    assert "tools/screenshots.py --out" in readme
+    assert Path(ROOT / "tools" / "screenshots.py").exists()
