@@ -263,3 +263,88 @@ def test_screenshot_tool_is_documented() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "tools/screenshots.py --out" in readme
     assert Path(ROOT / "tools" / "screenshots.py").exists()
+
+
+def _panic_link(base: str, kernel: str, log_number: int = 428) -> str:
+    """A panic URL as the kernel draws it (utsname pasted unescaped), for a demo log whose
+    oops lines name the same release, as a real kernel's do."""
+    import re
+
+    from kpanic.qr.kmsg import build_url, url_mode
+
+    log = re.sub(
+        r"(Not tainted|Tainted: \S+) \S+", lambda m: f"{m.group(1)} {kernel}", demo_log(log_number)
+    )
+    prefix = build_url(base + "/report", arch="x86_64", kernel=kernel)
+    return url_mode(log, prefix).code.text
+
+
+@pytest.mark.parametrize("kernel", ["6.18.14+", "6.15.6+deb13-amd64"])
+def test_fragment_preview_keeps_plus_and_says_when_stored(browser, site, kernel) -> None:  # type: ignore[no-untyped-def]
+    """The query is parsed as the kernel writes it ('+' is a plus, not a space), and once the
+    person stored the crash the page says so instead of "Nothing has been sent yet"."""
+    server, _ = site
+    url = _panic_link(server.url, kernel)
+    assert f"v={kernel}&" in url  # the '+' is in the link itself, unescaped
+    query = url.split("?", 1)[1]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{server.url}/report#?{query}")
+        page.wait_for_selector("#fragment-decoded:not([hidden])", timeout=20_000)
+        assert page.inner_text("#frag-kernel") == kernel
+        assert page.evaluate("(q) => window.KpanicPanic.parseParams(q).kernel", query) == kernel
+        parsed = page.evaluate("(q) => window.KpanicPanic.parseParams(q)", "?v=6.1%2B+x&a=x")
+        assert parsed["kernel"] == "6.1++x" and parsed["arch"] == "x"
+        assert page.evaluate("(q) => window.KpanicPanic.parseParams(q).kernel", "?v=5%zz") == (
+            "5%zz"
+        )
+        assert "Nothing has been sent" in page.inner_text("main")
+        page.click("#submit-fragment")
+        page.wait_for_selector("#result-advice:not([hidden])", timeout=30_000)
+        main = page.inner_text("main")
+        assert "Nothing has been sent" not in main
+        assert page.is_visible("#frag-stored")
+        stored = page.inner_text("#frag-stored")
+        report_id = int(stored.rsplit("#", 1)[1].rstrip("."))
+        summary = httpx.get(f"{server.url}/api/v1/reports/{report_id}").json()["summary"]
+        assert summary["kernel"] == kernel  # the server stored what the page showed
+        assert "journalctl -k -b -1 > kernel.log" in page.inner_text("#result-steps")
+        assert f"Kernel release: {kernel}" in page.inner_text("#result-text")
+        assert page.inner_text("#result-what").startswith("The kernel ")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(page, f"phone-fragment-stored-{kernel.replace('+', 'plus')}")
+    finally:
+        context.close()
+
+
+def test_preview_in_plain_words_says_whether_the_crash_is_known(browser, site) -> None:  # type: ignore[no-untyped-def]
+    """The server-rendered preview of a query link: what crashed, whether it is known (the
+    group, its count, since when), and what to do next; a second copy is 'already known'."""
+    server, _ = site
+    url = _panic_link(server.url, "6.14.0-15-generic", 740)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(url)
+        what = page.inner_text("#advice-what")
+        assert what.startswith("The kernel ") and "Rust" in what
+        assert "not known yet" in page.inner_text("#advice-known")
+        steps = page.inner_text("#advice-steps")
+        assert "journalctl -k -b -1 > kernel.log" in steps and "kpanic collect --show" in steps
+        assert "Ubuntu" in steps  # the distribution guessed from the release, with its tracker
+        assert "Kernel release: 6.14.0-15-generic" in page.inner_text("#advice-text")
+        page.click("#submit-url")
+        page.wait_for_url("**/reports/*")
+        group_id = httpx.get(
+            page.url.split("?")[0].replace("/reports/", "/api/v1/reports/")
+        ).json()["summary"]["group_id"]
+        # The same crash from another machine: now it is known, with its group and count.
+        page.goto(_panic_link(server.url, "6.14.0-16-generic", 740))
+        known = page.inner_text("#advice-known")
+        assert f"crash group #{group_id}" in known and "1 report" in known, known
+        assert page.locator(f"#advice-known a[href$='/groups/{group_id}']").count() == 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(page, "phone-preview-known")
+    finally:
+        context.close()

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from kpanic.store import redirects
 from kpanic.web import charts, intake
 from kpanic.web.deps import filter_params, get_repo, rate_limited
 from kpanic.web.params import GroupSortParam, Id, OrderParam, Paging, filters_dep, paging_dep
@@ -60,6 +61,8 @@ def group_page(
     request: Request, group_id: Id, paging: Annotated[Paging, Depends(paging_dep)]
 ) -> Response:
     detail = get_repo(request).get_group(group_id, page=paging.page, per_page=paging.per_page)
+    if detail is None and (target := redirects.merged_into(get_repo(request), group_id)):
+        return RedirectResponse(f"/groups/{target}", status_code=301)  # merged into target
     if detail is None:
         raise HTTPException(404, f"there is no crash group {group_id} (it may have been merged)")
     rep = detail.representative
