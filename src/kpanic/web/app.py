@@ -80,12 +80,13 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_photo_bytes + 256 * 1024)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from kpanic.web.routes import admin, api, pages, report
+    from kpanic.web.routes import admin, api, confirm, pages, report
 
     app.include_router(api.router)
     app.include_router(report.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
+    app.include_router(confirm.router)  # the confirm step of destructive admin actions
     _install_error_handlers(app)
     return app
 

@@ -14,8 +14,10 @@ from markupsafe import Markup
 
 from kpanic.store import redirects
 from kpanic.web import charts, intake
+from kpanic.web.chartlinks import chart_links
 from kpanic.web.deps import filter_params, get_repo, rate_limited
 from kpanic.web.params import GroupSortParam, Id, OrderParam, Paging, filters_dep, paging_dep
+from kpanic.web.releases import release_options
 from kpanic.web.render import render
 from kpanic.web.security import check_csrf
 from kpanic.web.views import crash_context
@@ -51,6 +53,7 @@ def groups_page(
             "sort": sort,
             "order": order,
             "per_page": paging.per_page,
+            "kernels": release_options(get_repo(request).facet_values("kernel")),
             **_vocab(),
         },
     )
@@ -148,16 +151,28 @@ def stats_page(
     verdicts = dict(stats.by_rust_prevents)
     prevented = verdicts.get("yes", 0)
     known = sum(verdicts.values())
+    link = chart_links(filter_params(filters))
     svg = {
-        "over_time": charts.time_bars(stats.over_time, "Reports over time", bucket=bucket),
-        "by_class": charts.share_bars(stats.by_class, "Share per bug class"),
-        "rust": charts.stacked_share(
-            stats.by_rust_prevents, "Would safe Rust prevent it?", charts.VERDICT_COLOURS
+        "over_time": charts.time_bars(
+            stats.over_time, "Reports over time", bucket=bucket, href=link.period
         ),
-        "language": charts.stacked_share(stats.by_language, "C vs Rust", charts.LANGUAGE_COLOURS),
-        "kernel": charts.share_bars(stats.by_kernel, "Per kernel release", limit=15),
-        "arch": charts.share_bars(stats.by_arch, "Per architecture"),
-        "distro": charts.share_bars(stats.by_distro, "Per distribution"),
+        "by_class": charts.share_bars(
+            stats.by_class, "Share per bug class", href=link.to("bug_class")
+        ),
+        "rust": charts.stacked_share(
+            stats.by_rust_prevents,
+            "Would safe Rust prevent it?",
+            charts.VERDICT_COLOURS,
+            href=link.to("rust_prevents"),
+        ),
+        "language": charts.stacked_share(
+            stats.by_language, "C vs Rust", charts.LANGUAGE_COLOURS, href=link.to("language")
+        ),
+        "kernel": charts.share_bars(
+            stats.by_kernel, "Per kernel release", limit=15, href=link.to("kernel")
+        ),
+        "arch": charts.share_bars(stats.by_arch, "Per architecture", href=link.to("arch")),
+        "distro": charts.share_bars(stats.by_distro, "Per distribution", href=link.to("distro")),
     }
     return render(
         request,
