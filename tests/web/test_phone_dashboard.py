@@ -203,3 +203,58 @@ def test_plain_words() -> None:
 def test_every_class_reads_as_a_sentence(bug_class: str) -> None:
     text = advice.what_crashed(bug_class, "partly")
     assert text.startswith("The kernel ") and text.count(".") >= 2 and "  " not in text
+
+
+def _photo(kind: str) -> bytes:
+    """An unreadable photo: a real panic-screen photo blurred past reading, or a blank one."""
+    import io
+
+    from PIL import Image, ImageFilter
+
+    from tests.conftest import ROOT
+
+    if kind == "blank":
+        img = Image.new("RGB", (800, 600), (40, 40, 40))
+    else:
+        src = ROOT.parent / "shared" / "photos" / "dev" / "dev_000_easy_v10.jpg"
+        if not src.exists():
+            pytest.skip(f"{src} is not there")
+        img = Image.open(src).convert("RGB")
+        img = img.resize((img.width // 4, img.height // 4)).filter(ImageFilter.GaussianBlur(6))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["blank", "blurred"])
+def test_unreadable_photo_gets_a_reason_and_advice_on_the_page(client, kind) -> None:  # type: ignore[no-untyped-def]
+    from kpanic.qr.image.advice import ADVICE
+
+    client.get("/submit")
+    csrf = client.cookies.get("kpanic_csrf")
+    r = client.post(
+        "/submit",
+        data={"kind": "photo", "csrf_token": csrf},
+        files={"photo": ("panic.jpg", _photo(kind), "image/jpeg")},
+        headers={"accept": "text/html"},
+    )
+    assert r.status_code == 422, r.text[:300]
+    text = unescape(r.text)
+    reason = re.search(r"could not be read \(([a-z-]+)\)", text)
+    assert reason and reason.group(1) in ("no-code-found", "too-damaged", "checksum-failed")
+    why, tips = ADVICE[reason.group(1)]
+    assert why in text and all(tip in text for tip in tips)
+    assert "closer" in text and "flash" in text and "reflections" in text
+    # The API answers the same advice (the scanner page and scripts show it too).
+    api = client.post(
+        "/api/v1/reports/photo", files={"photo": ("p.jpg", _photo(kind), "image/jpeg")}
+    )
+    assert api.status_code == 422 and "Hold the phone closer" in api.json()["detail"]
+
+
+def test_a_text_file_as_photo_is_told_what_to_send(client) -> None:  # type: ignore[no-untyped-def]
+    api = client.post(
+        "/api/v1/reports/photo", files={"photo": ("dmesg.jpg", b"[ 1.0] BUG: x\n", "image/jpeg")}
+    )
+    assert api.status_code in (415, 422)
+    assert "camera" in api.json()["detail"] or "not a" in api.json()["detail"]
