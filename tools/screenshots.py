@@ -113,6 +113,7 @@ def pages(url: str) -> list[tuple[str, str, bool]]:
         ("error", "/groups/999999999", False),
         ("admin", "/admin", True),
         ("group-admin", f"/groups/{group}", True),
+        ("confirm", f"/admin/confirm?action=delete-report&id={report}", True),
     ]
 
 

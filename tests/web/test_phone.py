@@ -348,3 +348,32 @@ def test_preview_in_plain_words_says_whether_the_crash_is_known(browser, site) -
         screenshot(page, "phone-preview-known")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_chart_labels_are_readable_and_bars_link_to_the_list(browser, site, size) -> None:  # type: ignore[no-untyped-def]
+    """Chart text is drawn at a readable size on the screen it is shown on (phones get charts
+    drawn for their width, not desktop charts shrunk), and a bar opens the filtered list."""
+    server, pages = site
+    width, height = SIZES[size]
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, is_mobile=size == "phone"
+    )
+    page = context.new_page()
+    try:
+        page.goto(server.url + pages["stats"])
+        heights = page.evaluate(
+            """() => Array.from(document.querySelectorAll('.chart svg text'))
+                 .map((t) => t.getBoundingClientRect())
+                 .filter((r) => r.width > 0).map((r) => r.height)"""
+        )
+        assert len(heights) > 10
+        assert min(heights) >= 10, sorted(heights)[:5]
+        bar = page.locator(".chart a[href*='bug_class=']:visible").first
+        target = bar.get_attribute("href")
+        with page.expect_navigation():
+            bar.click()
+        assert page.url.endswith(target)
+        assert page.locator("#reports tbody tr").count() >= 1
+    finally:
+        context.close()

@@ -166,7 +166,9 @@ def share_bars(
         rest = sum(v for _, v in rows[limit - 1 :])
         rows = rows[: limit - 1] + [("other", rest)]
     total = sum(v for _, v in rows)
-    label_w, right = 180, 110
+    # Narrow charts (drawn for phones at about their real size) give the labels less room.
+    label_w, right = min(180, int(width * 0.32)), min(110, int(width * 0.2))
+    max_chars = max(8, label_w // 7)
     row_h = 24
     height = row_h * len(rows) + 8
     plot_w = width - label_w - right
@@ -179,7 +181,7 @@ def share_bars(
         y = 4 + i * row_h
         colour = (colours or {}).get(label, PALETTE[i % len(PALETTE)])
         w = max(1.0, plot_w * value / top_value)
-        short = label if len(label) <= 24 else label[:23] + "…"
+        short = label if len(label) <= max_chars else label[: max_chars - 1] + "…"
         bar = (
             f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" font-size="12" '
             f'fill="#1d232b" {FONT}><title>{escape(label)}</title>{escape(short)}</text>'
@@ -207,7 +209,18 @@ def stacked_share(
     if not rows:
         return empty_chart()
     total = sum(v for _, v in rows)
-    height = 78
+    # The legend wraps onto more lines when the chart is narrow.
+    legend: list[tuple[float, int, str, str]] = []  # (x, line, colour, text)
+    lx, line = 0.0, 0
+    for i, (label, value) in enumerate(rows):
+        colour = colours.get(label, PALETTE[i % len(PALETTE)])
+        text = f"{label} {100 * value / total:.1f}% ({_fmt(value)})"
+        item_w = 30 + 7 * len(text)
+        if lx > 0 and lx + item_w - 14 > width:
+            lx, line = 0.0, line + 1
+        legend.append((lx, line, colour, text))
+        lx += item_w
+    height = 78 + 20 * line
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(title)}">'
@@ -222,15 +235,12 @@ def stacked_share(
         )
         parts.append(_linked(rect, href(label) if href else None, f"{label}: {value}"))
         x += w
-    lx = 0.0
-    for i, (label, value) in enumerate(rows):
-        colour = colours.get(label, PALETTE[i % len(PALETTE)])
-        text = f"{label} {100 * value / total:.1f}% ({_fmt(value)})"
-        parts.append(f'<rect x="{lx:.1f}" y="50" width="12" height="12" fill="{colour}"/>')
+    for lx, line, colour, text in legend:
+        y = 50 + 20 * line
+        parts.append(f'<rect x="{lx:.1f}" y="{y}" width="12" height="12" fill="{colour}"/>')
         parts.append(
-            f'<text x="{lx + 16:.1f}" y="60" font-size="12" fill="#1d232b" {FONT}>'
+            f'<text x="{lx + 16:.1f}" y="{y + 10}" font-size="12" fill="#1d232b" {FONT}>'
             f"{escape(text)}</text>"
         )
-        lx += 30 + 7 * len(text)
     parts.append("</svg>")
     return "".join(parts)

@@ -10,16 +10,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from markupsafe import Markup
 
 from kpanic.store import redirects
-from kpanic.web import charts, intake
-from kpanic.web.chartlinks import chart_links
+from kpanic.web import intake
 from kpanic.web.deps import filter_params, get_repo, rate_limited
 from kpanic.web.params import GroupSortParam, Id, OrderParam, Paging, filters_dep, paging_dep
 from kpanic.web.releases import release_options
 from kpanic.web.render import render
 from kpanic.web.security import check_csrf
+from kpanic.web.statcharts import stat_charts
 from kpanic.web.views import crash_context
 
 router = APIRouter(include_in_schema=False)
@@ -151,36 +150,14 @@ def stats_page(
     verdicts = dict(stats.by_rust_prevents)
     prevented = verdicts.get("yes", 0)
     known = sum(verdicts.values())
-    link = chart_links(filter_params(filters))
-    svg = {
-        "over_time": charts.time_bars(
-            stats.over_time, "Reports over time", bucket=bucket, href=link.period
-        ),
-        "by_class": charts.share_bars(
-            stats.by_class, "Share per bug class", href=link.to("bug_class")
-        ),
-        "rust": charts.stacked_share(
-            stats.by_rust_prevents,
-            "Would safe Rust prevent it?",
-            charts.VERDICT_COLOURS,
-            href=link.to("rust_prevents"),
-        ),
-        "language": charts.stacked_share(
-            stats.by_language, "C vs Rust", charts.LANGUAGE_COLOURS, href=link.to("language")
-        ),
-        "kernel": charts.share_bars(
-            stats.by_kernel, "Per kernel release", limit=15, href=link.to("kernel")
-        ),
-        "arch": charts.share_bars(stats.by_arch, "Per architecture", href=link.to("arch")),
-        "distro": charts.share_bars(stats.by_distro, "Per distribution", href=link.to("distro")),
-    }
     return render(
         request,
         "stats.html",
         {
             "nav": "stats",
             "stats": stats,
-            "svg": {k: Markup(v) for k, v in svg.items()},
+            "svg": stat_charts(stats, bucket, filter_params(filters), width=560),
+            "svg_narrow": stat_charts(stats, bucket, filter_params(filters), width=380),  # phones
             "prevented_share": (100.0 * prevented / known) if known else None,
             "params": filter_params(filters),
             "bucket": bucket,
