@@ -137,7 +137,7 @@ def time_bars(
         )
         url = href(day, _next_bucket(day, bucket)) if href and count else None
         parts.append(_linked(rect, url, f"{day.isoformat()}: {count}"))
-    label_every = max(1, -(-n // 6))
+    label_every = max(1, -(-n // max(2, min(6, width // 95))))  # dates must not overlap
     for i, (day, _) in enumerate(points):
         if i % label_every == 0 or (i == n - 1 and i % label_every > label_every // 2):
             x = left + i * slot + slot / 2
