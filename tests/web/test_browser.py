@@ -163,6 +163,9 @@ def test_admin_logs_in_and_merges_groups(page, module_server) -> None:  # type: 
     page.fill("input[name=sources]", str(ids[1]))
     with page.expect_navigation():
         page.click("button:has-text('Merge')")
+    assert "cannot be" in page.inner_text("#confirm") or "undo" in page.inner_text("#confirm")
+    with page.expect_navigation():  # the confirm step, then the merge itself
+        page.click("#confirm-yes")
     assert page.locator("#group-reports tbody tr").count() == 2
     assert "Merged in" in page.inner_text("main")
     screenshot(page, "09-admin-merged-group")

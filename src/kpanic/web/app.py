@@ -85,13 +85,14 @@ def create_app(
     install_middleware(app, body_limit=settings.max_photo_bytes + 256 * 1024)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    from kpanic.web.routes import admin, api, pages, report, triage
+    from kpanic.web.routes import admin, api, confirm, pages, report, triage
 
     app.include_router(triage.router)  # before pages: /groups.atom, /groups/{id}/mail
     app.include_router(api.router)
     app.include_router(report.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
+    app.include_router(confirm.router)  # the confirm step of destructive admin actions
     _install_error_handlers(app)
     return app
 

@@ -9,7 +9,7 @@ attacker-controlled logs.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 
 PALETTE = (
@@ -32,6 +32,15 @@ VERDICT_COLOURS = {
 }
 LANGUAGE_COLOURS = {"c": "#3b4a80", "rust": "#b7410e", "unknown": "#9aa5b1"}
 FONT = 'font-family="system-ui, DejaVu Sans, Arial, sans-serif"'
+# A bar's link to the list of what it counts (None: no link, e.g. for "other").
+Href = Callable[[str], str | None]
+
+
+def _linked(svg: str, url: str | None, label: str) -> str:
+    """``svg`` inside a link to ``url`` (the filtered list of what the bar counts)."""
+    if not url:
+        return svg
+    return f'<a href="{escape(url)}" aria-label="{escape(label)}">{svg}</a>'
 
 
 def _nice_max(value: int) -> int:
@@ -87,7 +96,11 @@ def fill_gaps(
 
 
 def time_bars(
-    points: Sequence[tuple[dt.date, int]], title: str, width: int = 560, bucket: str = "day"
+    points: Sequence[tuple[dt.date, int]],
+    title: str,
+    width: int = 560,
+    bucket: str = "day",
+    href: Callable[[dt.date, dt.date], str | None] | None = None,
 ) -> str:
     """Reports per time bucket as vertical bars, with a y axis and a few date labels."""
     points = fill_gaps(points, bucket)
@@ -118,11 +131,13 @@ def time_bars(
         h = plot_h * count / top_value
         x = left + i * slot + (slot - bar_w) / 2
         y = top + plot_h - h
-        parts.append(
+        rect = (
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="#1f5fa8">'
             f"<title>{escape(day.isoformat())}: {count}</title></rect>"
         )
-    label_every = max(1, -(-n // 6))
+        url = href(day, _next_bucket(day, bucket)) if href and count else None
+        parts.append(_linked(rect, url, f"{day.isoformat()}: {count}"))
+    label_every = max(1, -(-n // max(2, min(6, width // 95))))  # dates must not overlap
     for i, (day, _) in enumerate(points):
         if i % label_every == 0 or (i == n - 1 and i % label_every > label_every // 2):
             x = left + i * slot + slot / 2
@@ -140,6 +155,7 @@ def share_bars(
     colours: dict[str, str] | None = None,
     width: int = 560,
     limit: int = 12,
+    href: Href | None = None,
 ) -> str:
     """Horizontal bars with counts and percentages, largest first; the rest folded into 'other'."""
     rows = [(str(k) if k not in (None, "") else "unknown", int(v)) for k, v in items if v]
@@ -150,7 +166,9 @@ def share_bars(
         rest = sum(v for _, v in rows[limit - 1 :])
         rows = rows[: limit - 1] + [("other", rest)]
     total = sum(v for _, v in rows)
-    label_w, right = 180, 110
+    # Narrow charts (drawn for phones at about their real size) give the labels less room.
+    label_w, right = min(180, int(width * 0.32)), min(110, int(width * 0.2))
+    max_chars = max(8, label_w // 7)
     row_h = 24
     height = row_h * len(rows) + 8
     plot_w = width - label_w - right
@@ -163,15 +181,14 @@ def share_bars(
         y = 4 + i * row_h
         colour = (colours or {}).get(label, PALETTE[i % len(PALETTE)])
         w = max(1.0, plot_w * value / top_value)
-        short = label if len(label) <= 24 else label[:23] + "…"
-        parts.append(
+        short = label if len(label) <= max_chars else label[: max_chars - 1] + "…"
+        bar = (
             f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" font-size="12" '
             f'fill="#1d232b" {FONT}><title>{escape(label)}</title>{escape(short)}</text>'
-        )
-        parts.append(
             f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" rx="2" '
             f'fill="{colour}"><title>{escape(label)}: {value}</title></rect>'
         )
+        parts.append(_linked(bar, href(label) if href else None, f"{label}: {value}"))
         parts.append(
             f'<text x="{label_w + w + 6:.1f}" y="{y + 16}" font-size="11.5" fill="#5d6873" '
             f"{FONT}>{_fmt(value)} · {100 * value / total:.1f}%</text>"
@@ -181,14 +198,29 @@ def share_bars(
 
 
 def stacked_share(
-    items: Sequence[tuple[str, int]], title: str, colours: dict[str, str], width: int = 560
+    items: Sequence[tuple[str, int]],
+    title: str,
+    colours: dict[str, str],
+    width: int = 560,
+    href: Href | None = None,
 ) -> str:
     """One 100% bar split by category (e.g. C vs Rust, prevented vs not) with a legend."""
     rows = [(str(k) if k not in (None, "") else "unknown", int(v)) for k, v in items if v]
     if not rows:
         return empty_chart()
     total = sum(v for _, v in rows)
-    height = 78
+    # The legend wraps onto more lines when the chart is narrow.
+    legend: list[tuple[float, int, str, str]] = []  # (x, line, colour, text)
+    lx, line = 0.0, 0
+    for i, (label, value) in enumerate(rows):
+        colour = colours.get(label, PALETTE[i % len(PALETTE)])
+        text = f"{label} {100 * value / total:.1f}% ({_fmt(value)})"
+        item_w = 30 + 7 * len(text)
+        if lx > 0 and lx + item_w - 14 > width:
+            lx, line = 0.0, line + 1
+        legend.append((lx, line, colour, text))
+        lx += item_w
+    height = 78 + 20 * line
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(title)}">'
@@ -197,20 +229,18 @@ def stacked_share(
     for i, (label, value) in enumerate(rows):
         w = width * value / total
         colour = colours.get(label, PALETTE[i % len(PALETTE)])
-        parts.append(
+        rect = (
             f'<rect x="{x:.1f}" y="4" width="{w:.1f}" height="30" fill="{colour}">'
             f"<title>{escape(label)}: {value}</title></rect>"
         )
+        parts.append(_linked(rect, href(label) if href else None, f"{label}: {value}"))
         x += w
-    lx = 0.0
-    for i, (label, value) in enumerate(rows):
-        colour = colours.get(label, PALETTE[i % len(PALETTE)])
-        text = f"{label} {100 * value / total:.1f}% ({_fmt(value)})"
-        parts.append(f'<rect x="{lx:.1f}" y="50" width="12" height="12" fill="{colour}"/>')
+    for lx, line, colour, text in legend:
+        y = 50 + 20 * line
+        parts.append(f'<rect x="{lx:.1f}" y="{y}" width="12" height="12" fill="{colour}"/>')
         parts.append(
-            f'<text x="{lx + 16:.1f}" y="60" font-size="12" fill="#1d232b" {FONT}>'
+            f'<text x="{lx + 16:.1f}" y="{y + 10}" font-size="12" fill="#1d232b" {FONT}>'
             f"{escape(text)}</text>"
         )
-        lx += 30 + 7 * len(text)
     parts.append("</svg>")
     return "".join(parts)

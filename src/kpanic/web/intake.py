@@ -70,7 +70,12 @@ def error_for(exc: BaseException) -> HTTPException:
     if isinstance(exc, InputTooLarge):
         return HTTPException(413, str(exc))
     if isinstance(exc, PhotoDecodeError):
-        return HTTPException(422, f"the photo could not be read ({exc.reason}): {exc}")
+        from kpanic.qr.image.advice import advice_text  # what the person can do about it
+
+        why = str(exc).rstrip(".")
+        return HTTPException(
+            422, f"the photo could not be read ({exc.reason}): {why}. " + advice_text(exc.reason)
+        )
     if isinstance(exc, PayloadError):
         return HTTPException(422, f"the panic URL could not be decoded: {exc}")
     if isinstance(exc, NoCrashFound):

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kpanic.errors import KpanicError
+from kpanic.store import redirects
 from kpanic.web.deps import get_repo, require_admin
 from kpanic.web.params import MAX_ID, NO_NUL, Id, valid_id
 from kpanic.web.render import render
@@ -118,6 +119,7 @@ def group_merge(
     check_csrf(request, csrf_token)
     ids = _ids(sources)
     _do(lambda: get_repo(request).merge_groups(group_id, ids))
+    redirects.record_merge(get_repo(request), group_id, ids)  # old addresses redirect here
     return RedirectResponse(f"/groups/{group_id}", status_code=303)
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Upl
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
+from kpanic.store import redirects
 from kpanic.web import intake
 from kpanic.web.deps import for_viewer, get_repo, rate_limited, require_admin
 from kpanic.web.params import (
@@ -242,7 +243,9 @@ def api_merge_groups(
     admin: Annotated[Admin, Depends(require_admin)],
 ) -> dict[str, Any]:
     _admin_csrf(request, admin)
-    return _admin_call(lambda: get_repo(request).merge_groups(group_id, body.source_ids))
+    merged = _admin_call(lambda: get_repo(request).merge_groups(group_id, body.source_ids))
+    redirects.record_merge(get_repo(request), group_id, body.source_ids)  # old addresses
+    return merged
 
 
 @router.post("/reports/{report_id}/split", summary="Move a report into a new group (admin)")

@@ -10,15 +10,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from markupsafe import Markup
 
-from kpanic.web import charts, intake
+from kpanic.store import redirects
+from kpanic.web import intake
 from kpanic.web.deps import filter_params, get_repo, rate_limited
 from kpanic.web.params import GroupSortParam, Id, OrderParam, Paging, filters_dep, paging_dep
+from kpanic.web.releases import release_options
 from kpanic.web.render import render
 from kpanic.web.routes.triage import groups_list_context
 from kpanic.web.security import check_csrf
 from kpanic.web.triage_views import panel_context
+from kpanic.web.statcharts import stat_charts
 from kpanic.web.views import crash_context
 
 router = APIRouter(include_in_schema=False)
@@ -52,6 +54,7 @@ def groups_page(
             "sort": sort,
             "order": order,
             "per_page": paging.per_page,
+            "kernels": release_options(get_repo(request).facet_values("kernel")),
             **_vocab(),
             **groups_list_context(request, filters, page.items),
         },
@@ -63,6 +66,8 @@ def group_page(
     request: Request, group_id: Id, paging: Annotated[Paging, Depends(paging_dep)]
 ) -> Response:
     detail = get_repo(request).get_group(group_id, page=paging.page, per_page=paging.per_page)
+    if detail is None and (target := redirects.merged_into(get_repo(request), group_id)):
+        return RedirectResponse(f"/groups/{target}", status_code=301)  # merged into target
     if detail is None:
         raise HTTPException(404, f"there is no crash group {group_id} (it may have been merged)")
     rep = detail.representative
@@ -149,24 +154,14 @@ def stats_page(
     verdicts = dict(stats.by_rust_prevents)
     prevented = verdicts.get("yes", 0)
     known = sum(verdicts.values())
-    svg = {
-        "over_time": charts.time_bars(stats.over_time, "Reports over time", bucket=bucket),
-        "by_class": charts.share_bars(stats.by_class, "Share per bug class"),
-        "rust": charts.stacked_share(
-            stats.by_rust_prevents, "Would safe Rust prevent it?", charts.VERDICT_COLOURS
-        ),
-        "language": charts.stacked_share(stats.by_language, "C vs Rust", charts.LANGUAGE_COLOURS),
-        "kernel": charts.share_bars(stats.by_kernel, "Per kernel release", limit=15),
-        "arch": charts.share_bars(stats.by_arch, "Per architecture"),
-        "distro": charts.share_bars(stats.by_distro, "Per distribution"),
-    }
     return render(
         request,
         "stats.html",
         {
             "nav": "stats",
             "stats": stats,
-            "svg": {k: Markup(v) for k, v in svg.items()},
+            "svg": stat_charts(stats, bucket, filter_params(filters), width=560),
+            "svg_narrow": stat_charts(stats, bucket, filter_params(filters), width=380),  # phones
             "prevented_share": (100.0 * prevented / known) if known else None,
             "params": filter_params(filters),
             "bucket": bucket,

@@ -13,14 +13,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from kpanic.store import redirects
 from kpanic.web import intake
-from kpanic.web.deps import rate_limited
+from kpanic.web.advice import advise
+from kpanic.web.deps import get_repo, rate_limited
+from kpanic.web.params import Id
 from kpanic.web.render import render
 from kpanic.web.security import check_csrf
-from kpanic.web.views import preview_context
+from kpanic.web.views import preview_context, primary_report
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +41,66 @@ async def report_intake(request: Request) -> Response:
     url = str(request.url)
     prepared = await intake.prepare(request, "url", url)
     context: dict[str, Any] = {"nav": "submit", "url": url, **preview_context(prepared)}
-    return await anyio.to_thread.run_sync(lambda: render(request, "report_preview.html", context))
+
+    def page() -> Response:
+        group = redirects.group_for_signature(get_repo(request), prepared.signature)
+        context["advice"] = advice_for_prepared(prepared, group)
+        context["known_group"] = group
+        return render(request, "report_preview.html", context)
+
+    return await anyio.to_thread.run_sync(page)
+
+
+@router.get("/report/advice/{report_id}", name="report_advice")
+def report_advice(request: Request, report_id: Id) -> dict[str, Any]:
+    """The stored report in plain words (what crashed, is it known, what next) for the
+    in-browser preview, which shows it after the person chose to store the crash."""
+    repo = get_repo(request)
+    detail = repo.get_report(report_id)
+    if detail is None:
+        raise HTTPException(404, f"there is no report {report_id}")
+    s = detail.summary
+    group = None
+    if s.group_id is not None:
+        found = repo.get_group(s.group_id, page=1, per_page=1)
+        group = found.group if found is not None else None
+    crash = primary_report(detail.parse)
+    link = str(request.base_url).rstrip("/") + (
+        f"/groups/{s.group_id}" if s.group_id is not None else f"/reports/{report_id}"
+    )
+    return {
+        "report_id": report_id,
+        "group_id": s.group_id,
+        "title": s.title,
+        **advise(
+            title=s.title,
+            bug_class=s.bug_class,
+            rust_prevents=s.rust_prevents,
+            guilty=crash.get("guilty_frame"),
+            kernel=s.kernel,
+            arch=s.arch,
+            distro=s.distro,
+            group=group,
+            stored=True,
+            link=link,
+        ).to_dict(),
+    }
+
+
+def advice_for_prepared(prepared: Any, group: Any) -> Any:
+    """Plain words for a decoded, not yet stored crash (the server-rendered preview)."""
+    crash = primary_report(prepared.parse)
+    return advise(
+        title=prepared.title,
+        bug_class=prepared.bug_class,
+        rust_prevents=prepared.rust_prevents,
+        guilty=crash.get("guilty_frame"),
+        kernel=prepared.kernel,
+        arch=prepared.arch,
+        distro=prepared.distro,
+        group=group,
+        stored=False,
+    )
 
 
 @router.post("/report", name="report_intake_submit")

@@ -148,21 +148,34 @@
     return { bytes: out, complete: complete, error: error };
   }
 
-  // Parse "?a=..&v=..&z=.." (with or without the leading '?', '#' or a whole URL).
+  // One query value as the kernel writes it: '%XX' escapes are decoded, but '+' is a plus
+  // sign, not a space (this is not form encoding: kernel releases such as "6.18.14+" or
+  // Debian's "6.15.6+deb13-amd64" keep their '+'). A stray '%' is kept as it is.
+  function decodeValue(value) {
+    try {
+      return decodeURIComponent(value);
+    } catch (e) {
+      return value;
+    }
+  }
+
+  // Parse "?a=..&v=..&z=.." (with or without the leading '?', '#' or a whole URL). The first
+  // occurrence of a parameter wins, like the server's parser.
   function parseParams(text) {
     let s = text || "";
     const hash = s.indexOf("#");
     if (hash >= 0) s = s.slice(hash + 1);
     const q = s.indexOf("?");
     if (q >= 0) s = s.slice(q + 1);
-    const params = new URLSearchParams(s);
-    return {
-      arch: params.get("a"),
-      kernel: params.get("v"),
-      distro: params.get("d"),
-      z: params.get("z"),
-      zl: params.get("zl"),
-    };
+    const params = new Map();
+    for (const item of s.split("&")) {
+      if (!item) continue;
+      const eq = item.indexOf("=");
+      const key = decodeValue(eq >= 0 ? item.slice(0, eq) : item);
+      if (!params.has(key)) params.set(key, decodeValue(eq >= 0 ? item.slice(eq + 1) : ""));
+    }
+    const get = (k) => (params.has(k) ? params.get(k) : null);
+    return { arch: get("a"), kernel: get("v"), distro: get("d"), z: get("z"), zl: get("zl") };
   }
 
   async function decodeFragment(fragment) {
@@ -184,6 +197,7 @@
     return {
       arch: p.arch,
       kernel: p.kernel,
+      distro: p.distro,
       encoding: encoding,
       data: data,
       text: text,
@@ -221,7 +235,13 @@
         button.disabled = false;
         return;
       }
-      setText("submit-status", "Stored as report #" + body.id + ".");
+      setText("submit-status", "");
+      // The consent notice ("nothing has been sent yet") is no longer true: replace it.
+      show("frag-consent", false);
+      setText("frag-stored", (body.is_new === false ?
+        "This crash was already stored as report #" : "Stored: thank you. Your crash is report #") +
+        body.id + ".");
+      show("frag-stored", true);
       setText("result-title", body.title || "(no crash found in this log)");
       setText("result-class", body.bug_class || "unknown");
       setText("result-rust", body.rust_prevents || "unknown");
@@ -232,6 +252,7 @@
       show("submit-result", true);
       show("fragment-error", false);
       button.hidden = true;
+      showAdvice(body.id);
     } catch (e) {
       setText("submit-status", "Not stored: " + String((e && e.message) || e));
       button.disabled = false;
@@ -252,6 +273,37 @@
     parts.push("architecture " + (p.arch || "unknown"));
     parts.push("kernel " + (p.kernel || "unknown"));
     return parts.join(", ");
+  }
+
+  // The stored crash in plain words: what crashed, whether it is known, what to do next.
+  async function showAdvice(reportId) {
+    const base = document.body.dataset.adviceUrl;
+    if (!base) return;
+    try {
+      const resp = await fetch(base.replace(/0$/, String(reportId)), { credentials: "same-origin" });
+      if (!resp.ok) return;
+      const advice = await resp.json();
+      setText("result-what", advice.what);
+      setText("result-known", advice.known);
+      setText("result-text", advice.report_text);
+      const list = document.getElementById("result-steps");
+      list.textContent = "";
+      for (const step of advice.steps || []) {
+        const li = document.createElement("li");
+        li.appendChild(document.createTextNode(step.text));
+        if (step.command) {
+          const pre = document.createElement("pre");
+          const code = document.createElement("code");
+          code.textContent = step.command;
+          pre.appendChild(code);
+          li.appendChild(pre);
+        }
+        list.appendChild(li);
+      }
+      show("result-advice", true);
+    } catch (e) {
+      // the stored result above stays; the plain-words part is an extra
+    }
   }
 
   function parseParamsRaw(fragment) {
@@ -280,6 +332,10 @@
       }
       setText("frag-arch", r.arch || "unknown");
       setText("frag-kernel", r.kernel || "unknown");
+      if (r.distro) {
+        setText("frag-distro", r.distro);
+        show("frag-distro-row", true);
+      }
       setText("frag-encoding", r.encoding === "z" ? "z= (v6.15+)" : "zl= (v6.12–v6.14)");
       setText("frag-size", r.data.length + " bytes compressed, " + r.text.length + " characters");
       setText("frag-text", r.text);
