@@ -19,8 +19,8 @@ from kpanic.web.releases import release_options
 from kpanic.web.render import render
 from kpanic.web.routes.triage import groups_list_context
 from kpanic.web.security import check_csrf
-from kpanic.web.triage_views import panel_context
 from kpanic.web.statcharts import stat_charts
+from kpanic.web.triage_views import panel_context
 from kpanic.web.views import crash_context
 
 router = APIRouter(include_in_schema=False)
