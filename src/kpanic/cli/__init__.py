@@ -83,7 +83,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name in loaded:
         importlib.import_module(f"kpanic.cli.{name}").register(sub)
     for name, (mod, text) in COMMANDS.items():
-        if mod not in loaded:
+        if mod not in loaded and name not in sub.choices:
             sub.add_parser(name, help=text)
     return parser
 

@@ -96,7 +96,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     _add_db(p)
     p.set_defaults(handler=_token_revoke)
 
-    grp = sub.add_parser("group", help="crash groups: merge")
+    grp = sub.add_parser("group", help="crash groups: merge, status, assign, link, show")
     grp_sub = grp.add_subparsers(dest="group_command", metavar="ACTION", required=True)
     p = grp_sub.add_parser("merge", help="merge groups into TARGET (sticks across reprocess)")
     p.add_argument("target", type=int, help="the group that stays")

@@ -67,6 +67,14 @@ class TriageNotFound(KpanicError):
     """No such group, link or rule."""
 
 
+def _clean(*values: str | None) -> None:
+    """Text a maintainer typed goes into the database: a NUL byte cannot (PostgreSQL refuses
+    it, and no legitimate name, reason or URL has one)."""
+    for v in values:
+        if v is not None and "\x00" in v:
+            raise KpanicError("the text contains a NUL byte")
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -202,6 +210,7 @@ def change_status(
     """Move a group to ``status`` (validated by :func:`kpanic.triage.lifecycle.apply`) and
     record it. ``duplicate`` moves the group's reports to the other group and sends its
     signature there (as a merge does); moving it out of ``duplicate`` brings them back."""
+    _clean(who, why, commit, release, reason)
     with write_session(repo.engine) as s:
         _group_or_404(s, group_id)
         row = _row(s, group_id)
@@ -277,6 +286,7 @@ def _undo_duplicate(repo: Repository, s: Session, group_id: int, target_id: int)
 
 def assign(repo: Repository, group_id: int, assignee: str | None, *, who: str,
            why: str = "") -> None:
+    _clean(assignee, who, why)
     name = (assignee or "").strip()[:128] or None
     with write_session(repo.engine) as s:
         _group_or_404(s, group_id)
@@ -310,6 +320,7 @@ def link_kind(url: str) -> str:
 
 
 def add_link(repo: Repository, group_id: int, url: str, *, who: str, title: str = "") -> int:
+    _clean(url, who, title)
     u = url.strip()
     if len(u) > 2000 or not _URL.match(u):
         raise KpanicError("a link must be an http(s) URL of at most 2,000 characters")
@@ -513,6 +524,7 @@ def create_rule(
     window_s: int = 3600,
     secret: str | None = None,
 ) -> NotifyRule:
+    _clean(name, target, who, subsystem, bug_class, language, kernel_prefix, secret)
     kinds = [e for e in events]
     bad = [e for e in kinds if e not in EVENT_KINDS]
     if bad or not kinds:
