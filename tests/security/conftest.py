@@ -16,7 +16,6 @@ import pytest
 from tests.conftest import ROOT
 from tests.web.conftest import (  # noqa: F401  (fixtures, re-exported for this directory)
     LiveServer,
-    browser,
     client,
     db_url,
     demo_log,
@@ -24,7 +23,6 @@ from tests.web.conftest import (  # noqa: F401  (fixtures, re-exported for this 
     kmsg_urls,
     make_client,
     module_server,
-    page,
     pg_url,
     vectors,
 )

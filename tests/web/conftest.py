@@ -21,17 +21,9 @@ from tests.conftest import ROOT, VECTORS
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# One Playwright instance for the whole run: the browser and page fixtures live in the root
+# conftest (two sync_playwright instances at once fail with "Sync API inside the asyncio loop").
+
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DEMO = ROOT / "src" / "kpanic" / "web" / "demo_data"
 
@@ -212,24 +204,6 @@ def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
-    pg = context.new_page()
-    yield pg
-    context.close()
 
 
 def screenshot(page: object, name: str) -> Path:
