@@ -91,6 +91,7 @@ def make_client(db_url: str, **config: object):  # type: ignore[no-untyped-def]
 
     cfg = WebConfig()
     cfg.rate_limit = 0  # most tests are not about flood control
+    cfg.embedded_workers = True  # the analysis workers run as threads of the test process
     for key, value in config.items():
         setattr(cfg, key, value)
     app = create_app(get_settings(db_url), cfg)

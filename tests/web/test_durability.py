@@ -33,7 +33,7 @@ def test_every_acknowledged_report_survives_sigkill(db_url: str, tmp_path: Path)
                 marker = f"kpanic-durability-{uuid.uuid4().hex}"
                 log = f"[    0.000000] {marker}\n{base_log}"
                 try:
-                    r = http.post("/api/v1/reports", json={"log": log})
+                    r = http.post("/api/v1/reports?wait=10", json={"log": log})
                 except httpx.HTTPError:
                     continue  # the server is gone: this one was never acknowledged
                 if r.status_code == 201:

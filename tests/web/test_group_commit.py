@@ -24,7 +24,7 @@ async def _submit_all(app: object, logs: list[str]) -> list[httpx.Response]:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         return await asyncio.gather(
-            *(client.post("/api/v1/reports", json={"log": log}) for log in logs)
+            *(client.post("/api/v1/reports?wait=10", json={"log": log}) for log in logs)
         )
 
 

@@ -1,4 +1,10 @@
-"""`kpanic serve` (the crash report service) and `kpanic demo` (the same, with example data)."""
+"""`kpanic serve` (the crash report service), `kpanic worker` (analysis of queued submissions)
+and `kpanic demo` (the service with example data).
+
+`kpanic serve` runs the web processes (uvicorn) and, unless ``--workers-external``, the
+analysis workers as child processes (``--text-workers`` for logs and URLs, one photo worker);
+it restarts a worker that dies and stops them all (SIGTERM, they drain) when it stops.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +32,26 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.set_defaults(handler=_serve)
 
     p = sub.add_parser(
+        "worker",
+        help="analyse queued submissions (run any number, on any host, against one database)",
+        description=(
+            "Take queued submissions in batches, decode, scrub, parse, classify and store them. "
+            "SIGTERM finishes the batch in hand and exits. `kpanic serve` starts its own "
+            "workers; run this for more, or with `kpanic serve --workers-external`."
+        ),
+    )
+    p.add_argument("--db", metavar="URL", help="database URL (as for serve)")
+    p.add_argument(
+        "--queue", choices=("text", "photo"), default="text", help="which queue (text)"
+    )
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+    )
+    p.set_defaults(handler=_worker)
+
+    p = sub.add_parser(
         "demo",
         help="start the service on a demo database filled with example crashes",
         description=(
@@ -50,7 +76,18 @@ def _server_options(p: argparse.ArgumentParser) -> None:
         help="database URL (default: KPANIC_DATABASE_URL or "
         "SQLite in the data directory); postgresql://user@host/db for PostgreSQL",
     )
-    p.add_argument("--workers", type=int, default=1, help="server processes (1)")
+    p.add_argument("--workers", type=int, default=1, help="web server processes (1)")
+    p.add_argument(
+        "--text-workers",
+        type=int,
+        default=1,
+        help="analysis worker processes for logs and URLs (1); photos get one of their own",
+    )
+    p.add_argument(
+        "--workers-external",
+        action="store_true",
+        help="start no analysis workers (they run elsewhere: `kpanic worker`)",
+    )
     p.add_argument(
         "--log-level",
         default="info",
@@ -86,16 +123,43 @@ def _run(args: argparse.Namespace, url: str) -> int:
     os.environ["KPANIC_WEB_SKIP_MIGRATE"] = "1"  # the parent migrated already
     print(f"kpanic: serving on http://{args.host}:{args.port}/  (database: {_safe(url)})")
     print("kpanic: admin actions need a token: kpanic token create NAME (then log in at /admin)")
-    uvicorn.run(
-        "kpanic.web.asgi:create_app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        proxy_headers=False,
-    )
+    pool = None
+    if not args.workers_external:
+        from kpanic.worker.pool import WorkerPool
+
+        queues = ["text"] * max(1, args.text_workers) + ["photo"]
+        pool = WorkerPool(url, queues, log_level=args.log_level)
+        pool.start()
+    try:
+        uvicorn.run(
+            "kpanic.web.asgi:create_app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            proxy_headers=False,
+        )
+    finally:
+        if pool is not None:
+            pool.stop()
     return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from kpanic.settings import resolve_database_url
+    from kpanic.store.db import upgrade
+    from kpanic.worker import WorkerConfig, run_forever
+
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    url = resolve_database_url(args.db)
+    upgrade(url)
+    return run_forever(WorkerConfig.from_env(url, args.queue))
 
 
 def _safe(url: str) -> str:

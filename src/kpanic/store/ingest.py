@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from kpanic.errors import InputTooLarge, KpanicError
+from kpanic.pipeline.errors import NoCrashFound
 from kpanic.settings import Settings, get_settings
 from kpanic.store import scrub as scrubber
 
-
-class NoCrashFound(KpanicError):
-    """The input decoded fine but holds no kernel crash report."""
+__all__ = ["NoCrashFound"]
 
 
 @dataclass(slots=True)

@@ -202,11 +202,8 @@ async def submit_form(
         data = url if kind == "url" else log
         if not data.strip():
             raise HTTPException(422, f"the {kind} field is empty")
-    result = await intake.submit(request, kind, data, "web")
-    return RedirectResponse(
-        f"{result['report_url']}?submitted={'new' if result['is_new'] else 'duplicate'}",
-        status_code=303,
-    )
+    wait = request.app.state.config.page_wait_s
+    return intake.redirect(await intake.submit(request, kind, data, "web", wait=wait))
 
 
 @router.get("/docs", response_class=HTMLResponse, name="api_docs_page")
