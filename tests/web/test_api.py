@@ -51,7 +51,9 @@ def test_submit_photo_rendered_by_kpanic(client) -> None:  # type: ignore[no-unt
     prefix = build_url("https://crashes.example.org/report", arch="x86_64", kernel="6.15.2")
     code = url_mode(demo_log(371), prefix).code
     png = render_screen_png(code, width=1280, height=960)
-    r = client.post("/api/v1/reports/photo?wait=10", files={"photo": ("panic.png", png, "image/png")})
+    r = client.post(
+        "/api/v1/reports/photo?wait=10", files={"photo": ("panic.png", png, "image/png")}
+    )
     assert r.status_code == 201, r.text
     assert r.json()["title"] == "KASAN: null-ptr-deref Read in zr364xx_vidioc_querycap"
     detail = client.get(f"/api/v1/reports/{r.json()['id']}").json()

@@ -146,7 +146,9 @@ def test_admin_logs_in_and_merges_groups(page, module_server) -> None:  # type: 
 
     ids = []
     for n in (748, 749):  # two Rust panics
-        r = httpx.post(module_server.url + "/api/v1/reports?wait=10", json={"log": demo_log(n)}, timeout=30)
+        r = httpx.post(
+            module_server.url + "/api/v1/reports?wait=10", json={"log": demo_log(n)}, timeout=30
+        )
         assert r.status_code == 201
         ids.append(r.json()["group_id"])
     with Repository(module_server.db_url) as repo:

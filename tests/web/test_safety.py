@@ -44,14 +44,18 @@ def test_chunked_body_over_the_limit_is_413(db_url: str) -> None:
 
     with make_client(db_url) as c:
         r = c.post(
-            "/api/v1/reports?wait=10", content=chunks(), headers={"content-type": "application/json"}
+            "/api/v1/reports?wait=10",
+            content=chunks(),
+            headers={"content-type": "application/json"},
         )
         assert r.status_code == 413
 
 
 def test_photo_pixel_limit(db_url: str) -> None:
     with make_client(db_url, max_photo_pixels=10_000) as c:
-        r = c.post("/api/v1/reports/photo?wait=10", files={"photo": ("a.png", _png(200, 200), "image/png")})
+        r = c.post(
+            "/api/v1/reports/photo?wait=10", files={"photo": ("a.png", _png(200, 200), "image/png")}
+        )
         assert r.status_code == 413 and "pixels" in r.json()["detail"]
 
 
@@ -118,7 +122,9 @@ def test_truncated_and_corrupt_urls(client) -> None:  # type: ignore[no-untyped-
 def test_malformed_requests(client) -> None:  # type: ignore[no-untyped-def]
     assert (
         client.post(
-            "/api/v1/reports?wait=10", content=b"{not json", headers={"content-type": "application/json"}
+            "/api/v1/reports?wait=10",
+            content=b"{not json",
+            headers={"content-type": "application/json"},
         ).status_code
         == 422
     )
@@ -211,7 +217,9 @@ def test_rate_limit_is_shared_by_processes(db_url: str) -> None:
         assert one.get("/api/v1/groups").status_code == 200
         token = one.app.state.repo.create_token("bulk").token
         ok = two.post(
-            "/api/v1/reports?wait=10", json={"log": logs[3]}, headers={"Authorization": f"Bearer {token}"}
+            "/api/v1/reports?wait=10",
+            json={"log": logs[3]},
+            headers={"Authorization": f"Bearer {token}"},
         )
         assert ok.status_code == 201
 
@@ -230,7 +238,8 @@ def test_no_500_on_a_fuzzed_url_corpus(client) -> None:  # type: ignore[no-untyp
     )
     def check(digits: str, param: str, arch: str) -> None:
         r = client.post(
-            "/api/v1/reports?wait=10", json={"url": f"https://h/report?a={arch}&v=6.15&{param}={digits}"}
+            "/api/v1/reports?wait=10",
+            json={"url": f"https://h/report?a={arch}&v=6.15&{param}={digits}"},
         )
         assert r.status_code < 500, r.text
         r = client.get(

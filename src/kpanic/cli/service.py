@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Any
 
@@ -41,9 +42,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         ),
     )
     p.add_argument("--db", metavar="URL", help="database URL (as for serve)")
-    p.add_argument(
-        "--queue", choices=("text", "photo"), default="text", help="which queue (text)"
-    )
+    p.add_argument("--queue", choices=("text", "photo"), default="text", help="which queue (text)")
     p.add_argument(
         "--log-level",
         default="info",
@@ -130,6 +129,9 @@ def _run(args: argparse.Namespace, url: str) -> int:
         queues = ["text"] * max(1, args.text_workers) + ["photo"]
         pool = WorkerPool(url, queues, log_level=args.log_level)
         pool.start()
+    # uvicorn shuts down gracefully on SIGTERM, restores this handler and raises the signal
+    # again: _Stopped then ends the run here, so the workers are stopped (drained) too.
+    signal.signal(signal.SIGTERM, _stopped)
     try:
         uvicorn.run(
             "kpanic.web.asgi:create_app_from_env",
@@ -140,10 +142,20 @@ def _run(args: argparse.Namespace, url: str) -> int:
             log_level=args.log_level,
             proxy_headers=False,
         )
+    except _Stopped:
+        pass
     finally:
         if pool is not None:
             pool.stop()
     return 0
+
+
+class _Stopped(Exception):
+    """SIGTERM reached `kpanic serve` itself."""
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    raise _Stopped
 
 
 def _worker(args: argparse.Namespace) -> int:

@@ -243,7 +243,7 @@ class RateLimitCounter(Base):
 class QueuedSubmission(Base):
     """A submission as received: the intake's acknowledgement and the workers' job in one row.
 
-    Intake inserts the raw input (``text`` or ``data``) with ``status`` ``queued`` in one small
+    Intake inserts the raw input (``data``) with ``status`` ``queued`` in one small
     transaction and answers 202; a worker claims rows of its ``queue`` in batches (``running``,
     ``attempts`` + 1, ``lease_until``), analyses and stores them, and marks them ``done`` (with
     the report) or ``rejected`` (the input's fault: ``error_status`` and ``error`` are what the
@@ -258,8 +258,10 @@ class QueuedSubmission(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     queue: Mapped[str] = mapped_column(String(16))  # text | photo
     kind: Mapped[str] = mapped_column(String(8))  # log | url | photo
-    text: Mapped[str | None] = mapped_column(Text)
+    # The input's bytes (text as UTF-8: PostgreSQL text cannot hold the NULs serial consoles
+    # emit); ``is_text``: it was given as text (a JSON field, a form field) and is decoded back.
     data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    is_text: Mapped[bool] = mapped_column(Boolean, default=True)
     raw_hash: Mapped[str] = mapped_column(String(64))
     origin: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     status: Mapped[str] = mapped_column(String(16), default="queued")

@@ -95,8 +95,8 @@ def enqueue_many(engine: Engine, items: Sequence[Submission]) -> list[Accepted]:
         {
             "queue": s.queue,
             "kind": s.kind,
-            "text": s.data if isinstance(s.data, str) else None,
-            "data": s.data if isinstance(s.data, bytes) else None,
+            "data": s.data.encode("utf-8") if isinstance(s.data, str) else s.data,
+            "is_text": isinstance(s.data, str),
             "raw_hash": s.raw_hash(),
             "origin": s.origin.to_dict(),
             "status": "queued",
@@ -215,7 +215,6 @@ def _give_up(engine: Engine, queue: str, max_attempts: int) -> int:
         .values(
             status="failed",
             finished_at=_now(),
-            text=None,
             data=None,
             error=(
                 f"gave up after {max_attempts} attempts: the worker processing it died "
@@ -246,8 +245,8 @@ def claim(
         "lease_until = :lease WHERE id IN (SELECT id FROM submissions WHERE queue = :queue "
         "AND (status = 'queued' OR (status = 'running' AND lease_until < :now)) "
         f"ORDER BY id LIMIT :limit{lock}) "
-        "RETURNING id, kind, text, data, origin, attempts, created_at"
-    ).columns(Q.id, Q.kind, Q.text, Q.data, Q.origin, Q.attempts, Q.created_at)
+        "RETURNING id, kind, is_text, data, origin, attempts, created_at"
+    ).columns(Q.id, Q.kind, Q.is_text, Q.data, Q.origin, Q.attempts, Q.created_at)
     params = {
         "lease": now + dt.timedelta(seconds=lease_s),
         "queue": queue,
@@ -259,7 +258,8 @@ def claim(
     jobs = []
     for r in sorted(rows, key=lambda r: r.id):
         origin = r.origin if isinstance(r.origin, dict) else _json(r.origin)
-        data: str | bytes = r.text if r.text is not None else bytes(r.data or b"")
+        raw = bytes(r.data or b"")
+        data: str | bytes = raw.decode("utf-8", "replace") if r.is_text else raw
         jobs.append(
             Job(
                 id=int(r.id),
@@ -296,7 +296,6 @@ def mark_done(engine: Engine, done: Sequence[tuple[int, IngestResult]]) -> None:
             group_is_new=bindparam("gnew"),
             finished_at=now,
             lease_until=None,
-            text=None,
             data=None,
         )
     )
@@ -320,7 +319,6 @@ def mark_rejected(engine: Engine, rejected: Sequence[tuple[int, int, str]]) -> N
             error=bindparam("msg"),
             finished_at=_now(),
             lease_until=None,
-            text=None,
             data=None,
         )
     )
@@ -358,7 +356,6 @@ def mark_failed(engine: Engine, ids: Sequence[int], error: str) -> None:
             error=error[:2000],
             finished_at=_now(),
             lease_until=None,
-            text=None,
             data=None,
         )
     )
