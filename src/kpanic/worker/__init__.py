@@ -74,7 +74,9 @@ class WorkerConfig:
         values: dict[str, Any] = {
             "database_url": database_url,
             "queue": queue,
-            "batch": MAX_BATCH if queue == "text" else 1,
+            "batch": min(MAX_BATCH, int(os.environ.get("KPANIC_WORKER_BATCH") or MAX_BATCH))
+            if queue == "text"
+            else 1,
             "lease_s": float(os.environ.get("KPANIC_WORKER_LEASE_S") or 0)
             or (60.0 if queue == "text" else 3 * limits.photo_cpu_s + 30),
             "max_attempts": int(os.environ.get("KPANIC_WORKER_MAX_ATTEMPTS") or 0)
