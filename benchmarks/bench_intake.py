@@ -299,7 +299,10 @@ def make_photos(count: int, width: int, height: int) -> list[bytes]:
     logs = [p.read_text() for p in sorted(DEMO.glob("syzkaller-*.txt"))][:count]
     out = []
     for i, log in enumerate(logs):
-        code = url_mode(f"[    0.000000] photo-{i}\n{log}"[:1800], build_url("https://h/r")).code
+        code = url_mode(
+            f"[    0.000000] photo-{i}\n{log}"[:1800],
+            build_url("https://h/r", arch="x86_64", kernel="6.15"),
+        ).code
         out.append(bytes(render_screen_png(code, width=width, height=height)))
     return out
 
