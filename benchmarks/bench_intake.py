@@ -143,7 +143,7 @@ async def load(url: str, bodies: list[str], concurrency: int, duration: float) -
     n = len(latencies)
     return {
         "n": n,
-        "ok": statuses.get(201, 0) + statuses.get(200, 0),
+        "ok": statuses.get(201, 0) + statuses.get(200, 0) + statuses.get(202, 0),
         "statuses": statuses,
         "errors": errors,
         "rate": n / elapsed if elapsed else 0.0,

@@ -17,9 +17,9 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, bindparam, case, func, select, text
+from sqlalchemy import String, Table, bindparam, case, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -113,7 +113,7 @@ class BatchWriteMixin(WriteMixin):
             first.setdefault(_fit_signature(it.prepared.signature), (it.prepared, when))
         signatures = sorted(first)
         ids: dict[str, int] = dict(
-            s.execute(
+            s.execute(  # type: ignore[arg-type]
                 select(GroupOverride.signature, GroupOverride.group_id).where(
                     GroupOverride.signature.in_(signatures)
                 )
@@ -222,7 +222,7 @@ class BatchWriteMixin(WriteMixin):
                     "sigv": p.signature_version,
                 }
             )
-        t = CrashGroup.__table__
+        t = cast(Table, CrashGroup.__table__)
         newer = t.c.last_seen <= bindparam("when")
         stmt = (
             t.update()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
+    Table,
     and_,
     bindparam,
     case,
@@ -343,7 +344,7 @@ class WriteMixin(RepositoryBase):
         if not groups:
             return 0
         keep_latest = [g.last_report_id for g in groups if g.last_report_id is not None]
-        reports = Report.__table__
+        reports = cast(Table, Report.__table__)
         rank = (
             func.row_number()
             .over(partition_by=reports.c.group_id, order_by=(reports.c.received_at, reports.c.id))
@@ -366,7 +367,7 @@ class WriteMixin(RepositoryBase):
         )
         if not dropped:
             return 0
-        groups_table = CrashGroup.__table__
+        groups_table = cast(Table, CrashGroup.__table__)
         s.connection().execute(
             groups_table.update()
             .where(groups_table.c.id == bindparam("gid"))
