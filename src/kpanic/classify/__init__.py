@@ -16,4 +16,11 @@ from kpanic.classify.verdicts import RUST_VERDICTS
 #: whenever a change moves any classification. Signatures carry their own dated version.
 CLASSIFIER_VERSION = "2026-11-22"
 
-__all__ = ["BUG_CLASSES", "CLASSIFIER_VERSION", "RUST_VERDICTS", "Classification", "classify", "signature"]
+__all__ = [
+    "BUG_CLASSES",
+    "CLASSIFIER_VERSION",
+    "RUST_VERDICTS",
+    "Classification",
+    "classify",
+    "signature",
+]

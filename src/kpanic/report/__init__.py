@@ -12,4 +12,12 @@ from kpanic.report.parser import DEFAULT_MAX_BYTES, contains_crash, parse
 #: a change moves any parse result, so stored reports say which parser produced them.
 PARSER_VERSION = "2026-11-22"
 
-__all__ = ["DEFAULT_MAX_BYTES", "PARSER_VERSION", "CrashReport", "Frame", "ParseResult", "contains_crash", "parse"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "PARSER_VERSION",
+    "CrashReport",
+    "Frame",
+    "ParseResult",
+    "contains_crash",
+    "parse",
+]
