@@ -6,11 +6,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import ROOT
@@ -25,6 +23,7 @@ from tests.web.conftest import (  # noqa: F401  (fixtures, re-exported for this 
     module_server,
     pg_url,
     vectors,
+    wait_ready,
 )
 
 
@@ -61,19 +60,7 @@ def start_kpanic_serve(
         cwd=ROOT,
     )
     log_file.close()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited early:\n" + log_path.read_text(errors="replace"))
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return LiveServer(url, database, log_path, proc)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start:\n" + log_path.read_text(errors="replace"))
+    return wait_ready(proc, port, database, log_path)
 
 
 @pytest.fixture

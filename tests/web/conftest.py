@@ -137,6 +137,23 @@ class LiveServer:
                 self.proc.wait()
 
 
+def wait_ready(proc: subprocess.Popen[bytes], port: int, db_url: str, log_path: Path) -> LiveServer:
+    """The server ``proc`` once /healthz answers on ``port`` (its log in the error otherwise)."""
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited early:\n" + log_path.read_text(errors="replace"))
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return LiveServer(url, db_url, log_path, proc)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not start:\n" + log_path.read_text(errors="replace"))
+
+
 def start_server(
     db_url: str, log_path: Path, *, env: dict[str, str] | None = None, workers: int = 1
 ) -> LiveServer:
@@ -169,19 +186,7 @@ def start_server(
         cwd=ROOT,
     )
     log_file.close()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited early:\n" + log_path.read_text(errors="replace"))
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return LiveServer(url, db_url, log_path, proc)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start:\n" + log_path.read_text(errors="replace"))
+    return wait_ready(proc, port, db_url, log_path)
 
 
 @pytest.fixture
