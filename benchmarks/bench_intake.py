@@ -75,14 +75,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db_url: str, workers: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_server(
+    db_url: str, workers: int, log_path: Path, text_workers: int = 1
+) -> tuple[subprocess.Popen, str]:
+    """``kpanic serve``: ``workers`` web processes plus its analysis workers (text, photo)."""
     port = free_port()
     env = {**os.environ, "KPANIC_DATABASE_URL": db_url, "KPANIC_RATE_LIMIT": "0"}
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "kpanic.web.asgi:create_app_from_env",
-             "--factory", "--host", "127.0.0.1", "--port", str(port), "--workers",
-             str(workers), "--no-access-log", "--log-level", "warning"],
+            [sys.executable, "-m", "kpanic.cli", "serve", "--db", db_url, "--host", "127.0.0.1",
+             "--port", str(port), "--workers", str(workers), "--text-workers",
+             str(text_workers), "--log-level", "warning"],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -140,7 +143,7 @@ async def load(url: str, bodies: list[str], concurrency: int, duration: float) -
     n = len(latencies)
     return {
         "n": n,
-        "ok": statuses.get(201, 0) + statuses.get(200, 0),
+        "ok": statuses.get(201, 0) + statuses.get(200, 0) + statuses.get(202, 0),
         "statuses": statuses,
         "errors": errors,
         "rate": n / elapsed if elapsed else 0.0,
@@ -222,6 +225,125 @@ def run_open_loop(url: str, urls: list[str], args: argparse.Namespace) -> dict:
     }
 
 
+def analysis(db_url: str, since_id: int, timeout: float = 120.0, kind: str | None = None) -> dict:
+    """Wait until every submission after ``since_id`` is finished, then: how many, processed
+    per second (first accepted to last finished) and time from acknowledgement to analysed
+    (p50/p99/max, from the queue rows' created_at/finished_at)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        deadline = time.monotonic() + timeout
+        with engine.connect() as conn:
+            while time.monotonic() < deadline:
+                waiting = conn.execute(
+                    text("SELECT count(*) FROM submissions WHERE id > :i AND status IN "
+                         "('queued', 'running')" + (" AND kind = :k" if kind else "")),
+                    {"i": since_id, "k": kind},
+                ).scalar()  # fmt: skip
+                conn.commit()
+                if not waiting:
+                    break
+                time.sleep(0.2)
+            rows = conn.execute(
+                text("SELECT created_at, finished_at, status, kind FROM submissions WHERE id > :i"),
+                {"i": since_id},
+            ).all()
+            rows = [r for r in rows if kind is None or r[3] == kind]
+            last = conn.execute(text("SELECT max(id) FROM submissions")).scalar() or 0
+    finally:
+        engine.dispose()
+
+    def ts(value: object) -> float:
+        import datetime as dt
+
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        assert isinstance(value, dt.datetime)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.timestamp()
+
+    done = [(ts(c), ts(f)) for c, f, st, _ in rows if f is not None and st == "done"]
+    if not done:
+        return {"n": 0, "last_id": last}
+    lat = sorted((f - c) * 1000 for c, f in done)
+    span = max(f for _, f in done) - min(c for c, _ in done)
+    return {
+        "n": len(done),
+        "unfinished": len(rows) - len(done),
+        "processed_per_s": len(done) / span if span > 0 else float("nan"),
+        "t2a_p50": lat[len(lat) // 2],
+        "t2a_p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+        "t2a_max": lat[-1],
+        "last_id": last,
+    }
+
+
+def last_submission(db_url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT coalesce(max(id), 0) FROM submissions")).scalar())
+    finally:
+        engine.dispose()
+
+
+def make_photos(count: int, width: int, height: int) -> list[bytes]:
+    """``count`` distinct photos-sized PNG screens of panic QR codes (12 MP by default)."""
+    from kpanic.qr.kmsg import build_url, url_mode
+    from kpanic.qr.render import render_screen_png
+
+    logs = [p.read_text() for p in sorted(DEMO.glob("syzkaller-*.txt"))][:count]
+    out = []
+    for i, log in enumerate(logs):
+        code = url_mode(
+            f"[    0.000000] photo-{i}\n{log}"[:1800],
+            build_url("https://h/r", arch="x86_64", kernel="6.15"),
+        ).code
+        out.append(bytes(render_screen_png(code, width=width, height=height)))
+    return out
+
+
+def photo_flood(url: str, db: str, args: argparse.Namespace) -> dict:
+    """``--photo-flood N`` photos posted concurrently in a loop while URLs of new crashes are
+    offered at ``--flood-rate``/s: the URLs' acknowledgement and time to analysed."""
+    import json
+    import threading
+
+    from loadgen import open_loop
+
+    photos = make_photos(args.photo_flood, 4000, 3000)
+    stop = threading.Event()
+    sent = [0]
+
+    def flood(photo: bytes) -> None:
+        with httpx.Client(base_url=url, timeout=60) as http:
+            while not stop.is_set():
+                http.post("/api/v1/reports/photo", files={"photo": ("p.png", photo, "image/png")})
+                sent[0] += 1
+
+    threads = [threading.Thread(target=flood, args=(p,), daemon=True) for p in photos]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    since = last_submission(db)
+    urls = make_urls(int(args.flood_rate * args.duration), url + "/report", start=30_000_000)
+    bodies = [json.dumps({"url": u}).encode() for u in urls]
+    r = asyncio.run(open_loop(url, "/api/v1/reports", bodies, args.flood_rate, args.duration))
+    stop.set()
+    for t in threads:
+        t.join(70)
+    res = {
+        "n": len(r.latencies_ms), "ok": r.ok, "statuses": r.statuses, "errors": r.errors,
+        "rate": r.rate, "p50": r.percentile(0.50), "p99": r.percentile(0.99),
+        "max": max(r.latencies_ms, default=float("nan")), "photos_sent": sent[0],
+    }  # fmt: skip
+    return res | {"analysis": analysis(db, since, timeout=60, kind="url")}
+
+
 def fresh_postgres(name: str = PG_DB) -> str:
     import psycopg
 
@@ -245,22 +367,28 @@ def bench_intake(args: argparse.Namespace) -> list[tuple[str, str, dict]]:
             from kpanic.store.db import upgrade
 
             upgrade(db)
-            proc, url = start_server(db, workers, Path(tmp) / "server.log")
+            proc, url = start_server(
+                db, workers, Path(tmp) / "server.log", text_workers=args.text_workers
+            )
             try:
                 base = url + "/report"
                 warm = make_urls(40, base, start=10_000_000)
                 asyncio.run(load(url, warm, 8, 60))
+                asyncio.run(load(url, warm, 8, 60))  # again: warms the repeat path
                 # wrk runs for the whole duration: give it more distinct crashes than it can
                 # send, so that the "new" mix never wraps around to already-stored ones
                 count = args.requests
                 if use_wrk:
                     count = max(count, int(args.duration * 700))
                 new = make_urls(count, base)
-                setup = f"{backend}, {workers} worker(s)"
+                setup = f"{backend}, {workers} web process(es)"
+                analysis(db, 0)  # the warm-up analysed
+                since = last_submission(db)
                 if use_wrk:
                     res = load_wrk(url, new, args.concurrency, args.duration, Path(tmp))
                 else:
                     res = asyncio.run(load(url, new, args.concurrency, args.duration))
+                res["analysis"] = analysis(db, since)
                 if res["n"] > len(new):
                     print(
                         f"warning: {setup}: {res['n']} requests for {len(new)} distinct crashes",
@@ -276,8 +404,13 @@ def bench_intake(args: argparse.Namespace) -> list[tuple[str, str, dict]]:
                 rows.append((setup, "repeat crashes", res))
                 if args.rate > 0:
                     fresh = make_urls(int(args.rate * args.duration), base, start=20_000_000)
+                    since = last_submission(db)
                     res = run_open_loop(url, fresh, args)
+                    res["analysis"] = analysis(db, since)
                     rows.append((setup, f"open loop {args.rate:g}/s", res))
+                if args.photo_flood:
+                    res = photo_flood(url, db, args)
+                    rows.append((setup, f"URLs {args.flood_rate:g}/s + photos", res))
             finally:
                 stop_server(proc)
     return rows
@@ -361,6 +494,14 @@ def main() -> int:
     )
     ap.add_argument("--groups", type=int, default=20_000, help="groups for --fill")
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--text-workers", type=int, default=1, help="kpanic serve --text-workers")
+    ap.add_argument(
+        "--photo-flood",
+        type=int,
+        default=0,
+        help="also: this many concurrent 12 MP photo posters (the issue: 20) during URLs",
+    )
+    ap.add_argument("--flood-rate", type=float, default=50.0, help="URLs/s during the flood")
     args = ap.parse_args()
 
     if not args.no_intake:
@@ -373,6 +514,20 @@ def main() -> int:
             print(
                 f"{setup:<44}{mix:<16}{r['n']:>9}{r['ok']:>7}{r['rate']:>9.0f}"
                 f"{r['p50']:>9.1f}{r['p99']:>9.1f}{r.get('max', float('nan')):>9.1f}"
+            )
+        print("\n(ack = the answer: 202 accepted, 200 repeat; analysed = worker finished it)")
+        print(
+            f"{'analysis after the mix':<60}{'analysed':>9}{'left':>6}{'done/s':>8}"
+            f"{'t2a p50':>9}{'t2a p99':>9}{'t2a max':>9}"
+        )
+        for setup, mix, r in rows:
+            a = r.get("analysis")
+            if not a or not a.get("n"):
+                continue
+            print(
+                f"{setup + ', ' + mix:<60}{a['n']:>9}{a['unfinished']:>6}"
+                f"{a['processed_per_s']:>8.0f}{a['t2a_p50']:>9.0f}{a['t2a_p99']:>9.0f}"
+                f"{a['t2a_max']:>9.0f}"
             )
         print(
             f"(concurrency {args.concurrency}, at most {args.requests} requests or "

@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -83,6 +83,7 @@ def make_client(db_url: str, **config: object):  # type: ignore[no-untyped-def]
 
     cfg = WebConfig()
     cfg.rate_limit = 0  # most tests are not about flood control
+    cfg.embedded_workers = True  # the analysis workers run as threads of the test process
     for key, value in config.items():
         setattr(cfg, key, value)
     app = create_app(get_settings(db_url), cfg)
@@ -120,21 +121,41 @@ class LiveServer:
     db_url: str
     log_path: Path
     proc: subprocess.Popen
+    workers: list[subprocess.Popen] = field(default_factory=list)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: int | None = None) -> None:
-        if self.proc.poll() is None:
-            if sig is None:
-                self.proc.terminate()
-            else:
-                self.proc.send_signal(sig)
+        procs = [self.proc, *self.workers]
+        for proc in procs:
+            if proc.poll() is None:
+                if sig is None:
+                    proc.terminate()
+                else:
+                    proc.send_signal(sig)
+        for proc in procs:
             try:
-                self.proc.wait(timeout=20)
+                proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                proc.kill()
+                proc.wait()
+
+
+def start_worker(
+    db_url: str, log_path: Path, queue: str = "text", env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """``kpanic worker --queue QUEUE`` as a subprocess (what ``kpanic serve`` starts)."""
+    log_file = open(log_path, "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kpanic.cli", "worker", "--queue", queue, "--db", db_url],
+        env={**os.environ, "KPANIC_DATABASE_URL": db_url, **(env or {})},
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    log_file.close()
+    return proc
 
 
 def wait_ready(proc: subprocess.Popen[bytes], port: int, db_url: str, log_path: Path) -> LiveServer:
@@ -155,9 +176,15 @@ def wait_ready(proc: subprocess.Popen[bytes], port: int, db_url: str, log_path: 
 
 
 def start_server(
-    db_url: str, log_path: Path, *, env: dict[str, str] | None = None, workers: int = 1
+    db_url: str,
+    log_path: Path,
+    *,
+    env: dict[str, str] | None = None,
+    workers: int = 1,
+    queues: tuple[str, ...] = ("text", "photo"),
 ) -> LiveServer:
-    """``uvicorn kpanic.web.asgi`` as a subprocess on a free loopback port, ready to serve."""
+    """``uvicorn kpanic.web.asgi`` as a subprocess on a free loopback port, ready to serve,
+    with one analysis worker process per entry of ``queues``."""
     port = free_port()
     full_env = {
         **os.environ,
@@ -186,7 +213,9 @@ def start_server(
         cwd=ROOT,
     )
     log_file.close()
-    return wait_ready(proc, port, db_url, log_path)
+    server = wait_ready(proc, port, db_url, log_path)
+    server.workers = [start_worker(db_url, log_path, q, env) for q in queues]
+    return server
 
 
 @pytest.fixture

@@ -15,15 +15,15 @@ def _token(client) -> str:  # type: ignore[no-untyped-def]
 
 def test_submit_url_log_and_duplicate(client) -> None:  # type: ignore[no-untyped-def]
     v = kmsg_urls("fido2")[0]
-    r = client.post("/api/v1/reports", json={"url": v["url"]})
+    r = client.post("/api/v1/reports?wait=10", json={"url": v["url"]})
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["is_new"] and body["title"] and body["group_url"] == f"/groups/{body['group_id']}"
-    again = client.post("/api/v1/reports", json={"url": v["url"]})
+    again = client.post("/api/v1/reports?wait=10", json={"url": v["url"]})
     assert again.status_code == 200 and again.json()["id"] == body["id"]
     assert not again.json()["is_new"]
 
-    log = client.post("/api/v1/reports", json={"log": demo_log(740)})
+    log = client.post("/api/v1/reports?wait=10", json={"log": demo_log(740)})
     assert log.status_code == 201
     assert log.json()["title"] == "KASAN: slab-use-after-free Read in chrdev_open"
     assert log.json()["bug_class"] == "use-after-free"
@@ -39,7 +39,7 @@ def test_submit_url_log_and_duplicate(client) -> None:  # type: ignore[no-untype
 
 def test_submit_log_file_upload(client) -> None:  # type: ignore[no-untyped-def]
     files = {"file": ("dmesg.txt", demo_log(250).encode(), "text/plain")}
-    r = client.post("/api/v1/reports/log", files=files)
+    r = client.post("/api/v1/reports/log?wait=10", files=files)
     assert r.status_code == 201, r.text
     assert r.json()["title"] == "possible deadlock in blkdev_reread_part"
 
@@ -51,7 +51,9 @@ def test_submit_photo_rendered_by_kpanic(client) -> None:  # type: ignore[no-unt
     prefix = build_url("https://crashes.example.org/report", arch="x86_64", kernel="6.15.2")
     code = url_mode(demo_log(371), prefix).code
     png = render_screen_png(code, width=1280, height=960)
-    r = client.post("/api/v1/reports/photo", files={"photo": ("panic.png", png, "image/png")})
+    r = client.post(
+        "/api/v1/reports/photo?wait=10", files={"photo": ("panic.png", png, "image/png")}
+    )
     assert r.status_code == 201, r.text
     assert r.json()["title"] == "KASAN: null-ptr-deref Read in zr364xx_vidioc_querycap"
     detail = client.get(f"/api/v1/reports/{r.json()['id']}").json()
@@ -59,15 +61,15 @@ def test_submit_photo_rendered_by_kpanic(client) -> None:  # type: ignore[no-unt
 
 
 def test_exactly_one_input(client) -> None:  # type: ignore[no-untyped-def]
-    assert client.post("/api/v1/reports", json={}).status_code == 422
-    r = client.post("/api/v1/reports", json={"url": "https://x/r?z=1", "log": "x"})
+    assert client.post("/api/v1/reports?wait=10", json={}).status_code == 422
+    r = client.post("/api/v1/reports?wait=10", json={"url": "https://x/r?z=1", "log": "x"})
     assert r.status_code == 422 and "exactly one" in r.json()["detail"]
 
 
 def _fill(client, logs=(740, 130, 511, 250, 748, 749, 310)) -> list[dict]:  # type: ignore[no-untyped-def]
     out = []
     for n in logs:
-        r = client.post("/api/v1/reports", json={"log": demo_log(n)})
+        r = client.post("/api/v1/reports?wait=10", json={"log": demo_log(n)})
         assert r.status_code == 201, (n, r.text)
         out.append(r.json())
     return out
@@ -260,15 +262,15 @@ def test_every_kmsg_vector_through_report_intake(client, encoder: str) -> None: 
 def test_two_app_instances_share_one_database(db_url: str) -> None:
     """Two processes' worth of apps on one database see each other's reports at once."""
     with make_client(db_url) as one, make_client(db_url) as two:
-        r = one.post("/api/v1/reports", json={"log": demo_log(740)})
+        r = one.post("/api/v1/reports?wait=10", json={"log": demo_log(740)})
         assert two.get(f"/api/v1/reports/{r.json()['id']}").status_code == 200
-        dup = two.post("/api/v1/reports", json={"log": demo_log(740)})
+        dup = two.post("/api/v1/reports?wait=10", json={"log": demo_log(740)})
         assert dup.status_code == 200 and dup.json()["id"] == r.json()["id"]
 
 
 def test_photo_that_is_not_an_image(client) -> None:  # type: ignore[no-untyped-def]
     r = client.post(
-        "/api/v1/reports/photo",
+        "/api/v1/reports/photo?wait=10",
         files={"photo": ("x.jpg", io.BytesIO(b"\x00\x01garbage" * 100), "image/jpeg")},
     )
     assert r.status_code == 422 and "not-an-image" in r.json()["detail"]

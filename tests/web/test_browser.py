@@ -146,7 +146,9 @@ def test_admin_logs_in_and_merges_groups(page, module_server) -> None:  # type: 
 
     ids = []
     for n in (748, 749):  # two Rust panics
-        r = httpx.post(module_server.url + "/api/v1/reports", json={"log": demo_log(n)}, timeout=30)
+        r = httpx.post(
+            module_server.url + "/api/v1/reports?wait=10", json={"log": demo_log(n)}, timeout=30
+        )
         assert r.status_code == 201
         ids.append(r.json()["group_id"])
     with Repository(module_server.db_url) as repo:
@@ -169,3 +171,28 @@ def test_admin_logs_in_and_merges_groups(page, module_server) -> None:  # type: 
     assert page.locator("#group-reports tbody tr").count() == 2
     assert "Merged in" in page.inner_text("main")
     screenshot(page, "09-admin-merged-group")
+
+
+def test_the_submit_form_shows_analysing_then_the_report(page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With no wait on the form, the browser sees the "analysing" page, which polls the
+    status URL and goes to the report once a worker has analysed it (no reload)."""
+    from tests.web.conftest import start_server, start_worker
+
+    server = start_server(
+        f"sqlite:///{tmp_path / 'slow.db'}",
+        tmp_path / "server.log",
+        env={"KPANIC_PAGE_WAIT_S": "0"},
+        queues=(),  # no worker yet: the submission stays queued
+    )
+    try:
+        page.goto(server.url + "/submit")
+        page.fill("textarea[name=log]", demo_log(310))
+        page.evaluate("() => document.querySelector('textarea[name=log]').form.submit()")
+        page.wait_for_url("**/submissions/*")
+        assert "Analysing" in page.inner_text("#submission-status")
+        screenshot(page, "08-analysing")
+        server.workers.append(start_worker(server.db_url, tmp_path / "server.log"))
+        page.wait_for_url("**/reports/*?submitted=*", timeout=30_000)
+        assert page.inner_text("h1").strip()  # the report page, with its title
+    finally:
+        server.stop()

@@ -1,9 +1,16 @@
-"""`kpanic serve` (the crash report service) and `kpanic demo` (the same, with example data)."""
+"""`kpanic serve` (the crash report service), `kpanic worker` (analysis of queued submissions)
+and `kpanic demo` (the service with example data).
+
+`kpanic serve` runs the web processes (uvicorn) and, unless ``--workers-external``, the
+analysis workers as child processes (``--text-workers`` for logs and URLs, one photo worker);
+it restarts a worker that dies and stops them all (SIGTERM, they drain) when it stops.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Any
 
@@ -24,6 +31,31 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="fill the database with example crashes first (only when it holds no report)",
     )
     p.set_defaults(handler=_serve)
+
+    p = sub.add_parser(
+        "worker",
+        help="analyse queued submissions (run any number, on any host, against one database)",
+        description=(
+            "Take queued submissions in batches, decode, scrub, parse, classify and store them. "
+            "SIGTERM finishes the batch in hand and exits. `kpanic serve` starts its own "
+            "workers; run this for more, or with `kpanic serve --workers-external`."
+        ),
+    )
+    p.add_argument("--db", metavar="URL", help="database URL (as for serve)")
+    p.add_argument("--queue", choices=("text", "photo"), default="text", help="which queue (text)")
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="serve this worker's Prometheus metrics on 127.0.0.1:PORT (a worker on its own "
+        "host; under `kpanic serve` the web's /metrics includes the workers)",
+    )
+    p.set_defaults(handler=_worker)
 
     p = sub.add_parser(
         "demo",
@@ -60,7 +92,18 @@ def _server_options(p: argparse.ArgumentParser) -> None:
         help="database URL (default: KPANIC_DATABASE_URL or "
         "SQLite in the data directory); postgresql://user@host/db for PostgreSQL",
     )
-    p.add_argument("--workers", type=int, default=1, help="server processes (1)")
+    p.add_argument("--workers", type=int, default=1, help="web server processes (1)")
+    p.add_argument(
+        "--text-workers",
+        type=int,
+        default=1,
+        help="analysis worker processes for logs and URLs (1); photos get one of their own",
+    )
+    p.add_argument(
+        "--workers-external",
+        action="store_true",
+        help="start no analysis workers (they run elsewhere: `kpanic worker`)",
+    )
     p.add_argument(
         "--log-level",
         default="info",
@@ -130,21 +173,67 @@ def _run(args: argparse.Namespace, url: str) -> int:
     from kpanic.web.config import ServerLimits
 
     limits = ServerLimits.from_env()
-    uvicorn.run(
-        "kpanic.web.asgi:create_app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        proxy_headers=False,  # the app reads X-Forwarded-For itself (trusted proxies only)
-        # kpanic.web.protocol: header size/count (431), header time (408), connections (503)
-        http="kpanic.web.protocol:GuardedH11Protocol",
-        h11_max_incomplete_event_size=limits.max_header_bytes + 1024,
-        timeout_keep_alive=limits.keep_alive_s,
-        log_config=log_config(limits.access_log_client),
-    )
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # One metrics directory for the web and worker processes started here: /metrics of
+        # any web process adds up all of them (prometheus-client's multiprocess mode).
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kpanic-metrics-")
+    pool = None
+    if not args.workers_external:
+        from kpanic.worker.pool import WorkerPool
+
+        queues = ["text"] * max(1, args.text_workers) + ["photo"]
+        pool = WorkerPool(url, queues, log_level=args.log_level)
+        pool.start()
+    # uvicorn shuts down gracefully on SIGTERM, restores this handler and raises the signal
+    # again: _Stopped then ends the run here, so the workers are stopped (drained) too.
+    signal.signal(signal.SIGTERM, _stopped)
+    try:
+        uvicorn.run(
+            "kpanic.web.asgi:create_app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            proxy_headers=False,  # the app reads X-Forwarded-For itself (trusted proxies only)
+            # kpanic.web.protocol: header size/count (431), header time (408), connections (503)
+            http="kpanic.web.protocol:GuardedH11Protocol",
+            h11_max_incomplete_event_size=limits.max_header_bytes + 1024,
+            timeout_keep_alive=limits.keep_alive_s,
+            log_config=log_config(limits.access_log_client),
+        )
+    except _Stopped:
+        pass
+    finally:
+        if pool is not None:
+            pool.stop()
     return 0
+
+
+class _Stopped(Exception):
+    """SIGTERM reached `kpanic serve` itself."""
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    raise _Stopped
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from kpanic.observe import configure_logging
+    from kpanic.settings import resolve_database_url
+    from kpanic.store.db import upgrade
+    from kpanic.worker import WorkerConfig, run_forever
+
+    configure_logging(args.log_level)
+    url = resolve_database_url(args.db)
+    upgrade(url)
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port, addr="127.0.0.1")
+    return run_forever(WorkerConfig.from_env(url, args.queue))
 
 
 def _safe(url: str) -> str:

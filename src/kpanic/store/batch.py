@@ -17,9 +17,9 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, bindparam, case, func, select, text
+from sqlalchemy import Boolean, String, Table, bindparam, case, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,7 @@ from kpanic.store.views import ClientInfo, IngestResult
 from kpanic.store.writes import (
     STORED_COLUMNS,
     WriteMixin,
+    better_representative,
     group_row,
     report_row,
     stored_result,
@@ -114,7 +115,7 @@ class BatchWriteMixin(WriteMixin):
             first.setdefault(_fit_signature(it.prepared.signature), (it.prepared, when))
         signatures = sorted(first)
         ids: dict[str, int] = dict(
-            s.execute(
+            s.execute(  # type: ignore[arg-type]
                 select(GroupOverride.signature, GroupOverride.group_id).where(
                     GroupOverride.signature.in_(signatures)
                 )
@@ -211,9 +212,14 @@ class BatchWriteMixin(WriteMixin):
         for gid in sorted(touched):
             entries = touched[gid]
             when, report_id, p = max(entries, key=lambda e: (e[0], e[1]))
+            # The representative candidate: the batch's first complete report (quality, then
+            # age: a later flood of the same crash cannot take the place of a good one).
+            rep = min(entries, key=lambda e: (e[2].corrupted, e[0], e[1]))
             params.append(
                 {
                     "gid": gid,
+                    "rep": rep[1],
+                    "rep_ok": not rep[2].corrupted,
                     "n": len(entries),
                     "first": min(e[0] for e in entries),
                     "when": when,
@@ -227,7 +233,7 @@ class BatchWriteMixin(WriteMixin):
                     "sigv": p.signature_version,
                 }
             )
-        t = CrashGroup.__table__
+        t = cast(Table, CrashGroup.__table__)
         newer = t.c.last_seen <= bindparam("when")
         stmt = (
             t.update()
@@ -240,7 +246,9 @@ class BatchWriteMixin(WriteMixin):
                     else_=t.c.first_seen,
                 ),
                 last_seen=case((newer, bindparam("when")), else_=t.c.last_seen),
-                last_report_id=case((newer, bindparam("rid")), else_=t.c.last_report_id),
+                last_report_id=better_representative(
+                    t.c.last_report_id, bindparam("rep"), bindparam("rep_ok", type_=Boolean)
+                ),
                 title=case((newer, bindparam("title")), else_=t.c.title),
                 search_key=case(
                     (newer, bindparam("tkey", type_=String) + func.lower(t.c.signature)),

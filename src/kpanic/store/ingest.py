@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from kpanic.errors import InputTooLarge, KpanicError
+from kpanic.pipeline.errors import NoCrashFound
 from kpanic.settings import Settings, get_settings
 from kpanic.store import scrub as scrubber
 
-
-class NoCrashFound(KpanicError):
-    """The input decoded fine but holds no kernel crash report."""
+__all__ = ["NoCrashFound"]
 
 
 @dataclass(slots=True)
@@ -137,16 +136,6 @@ def guess_distro(kernel: str | None) -> str | None:
     return None
 
 
-def _version_of(module: Any, *names: str) -> str | None:
-    for name in names:
-        value = getattr(module, name, None)
-        if value is not None:
-            return str(value)[:32]
-    import kpanic
-
-    return kpanic.__version__
-
-
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -219,8 +208,8 @@ def analysis_from(reports: list[Any], classification: Any) -> Analysis:
         arch=_str_or_none(primary.arch, 32),
         signature=signature[:512],
         signature_version=_str_or_none(getattr(classification, "signature_version", None), 32),
-        parser_version=_version_of(report_mod, "PARSER_VERSION", "__version__"),
-        classifier_version=_version_of(classify_mod, "CLASSIFIER_VERSION", "__version__"),
+        parser_version=report_mod.PARSER_VERSION[:32],
+        classifier_version=classify_mod.CLASSIFIER_VERSION[:32],
         corrupted=bool(primary.corrupted),
     )
 

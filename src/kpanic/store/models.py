@@ -28,6 +28,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -237,6 +238,50 @@ class RateLimitCounter(Base):
     client: Mapped[str] = mapped_column(String(40), primary_key=True)
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class QueuedSubmission(Base):
+    """A submission as received: the intake's acknowledgement and the workers' job in one row.
+
+    Intake inserts the raw input (``data``) with ``status`` ``queued`` in one small
+    transaction and answers 202; a worker claims rows of its ``queue`` in batches (``running``,
+    ``attempts`` + 1, ``lease_until``), analyses and stores them, and marks them ``done`` (with
+    the report) or ``rejected`` (the input's fault: ``error_status`` and ``error`` are what the
+    client is told). A worker that dies leaves its rows ``running`` until the lease ends; they
+    are claimed again, and after ``MAX_ATTEMPTS`` marked ``failed`` (poison job, shown to the
+    admin). The raw input is dropped once the row is finished; ``raw_hash`` stays so a repeat of
+    the same input is answered from the finished row without queueing it again.
+    """
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    queue: Mapped[str] = mapped_column(String(16))  # text | photo
+    kind: Mapped[str] = mapped_column(String(8))  # log | url | photo
+    # The input's bytes (text as UTF-8: PostgreSQL text cannot hold the NULs serial consoles
+    # emit); ``is_text``: it was given as text (a JSON field, a form field) and is decoded back.
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    is_text: Mapped[bool] = mapped_column(Boolean, default=True)
+    raw_hash: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    report_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("reports.id", ondelete="SET NULL")
+    )
+    is_new: Mapped[bool | None] = mapped_column(Boolean)
+    group_is_new: Mapped[bool | None] = mapped_column(Boolean)
+    error_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_submissions_queue_status_id", "queue", "status", "id"),
+        Index("ix_submissions_raw_hash", "raw_hash"),
+        Index("ix_submissions_report_id", "report_id"),
+    )
 
 
 # The triage tables share this metadata (migrations and the schema check see them); they live

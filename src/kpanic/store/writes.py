@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
+    Boolean,
+    Table,
     and_,
     bindparam,
     case,
     delete,
     func,
+    literal,
     literal_column,
+    or_,
     select,
     update,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ClauseElement
 
 from kpanic.errors import KpanicError
 from kpanic.store import ingest as ingest_mod
@@ -156,6 +161,28 @@ _STRIP_TEXTS_SQL = {
 }
 
 
+# Flood control keeps at most this many full reports of one submitter (rate-limit key) in one
+# group, within the group's sample: one client cannot push out everybody else's reports by
+# sending many copies of a crash (issue 12 defect 6). Reports without a submitter key (the
+# CLI, imports: the operator's own) are not limited by it.
+SUBMITTER_QUOTA = 5
+
+
+def better_representative(current: Any, candidate: Any, candidate_ok: Any) -> Any:
+    """The group's representative after a new report (SQL): the candidate if the group has
+    none, or if the candidate is complete (not corrupted) and the current one is corrupted
+    (or gone); else the current one. Quality first, then age: never simply the newest."""
+    current_corrupted = func.coalesce(
+        select(Report.corrupted).where(Report.id == current).scalar_subquery(), True
+    )
+    ok = candidate_ok if isinstance(candidate_ok, ClauseElement) else literal(candidate_ok, Boolean)
+    return case(
+        (current.is_(None), candidate),
+        (and_(ok, current_corrupted.is_(True)), candidate),
+        else_=current,
+    )
+
+
 class WriteMixin(RepositoryBase):
     """Ingest writes (concurrency-safe: upserts and SQL-side counter updates)."""
 
@@ -265,7 +292,9 @@ class WriteMixin(RepositoryBase):
                 full_count=CrashGroup.full_count + 1,
                 first_seen=case((CrashGroup.first_seen > when, when), else_=CrashGroup.first_seen),
                 last_seen=case((newer, when), else_=CrashGroup.last_seen),
-                last_report_id=case((newer, report_id), else_=CrashGroup.last_report_id),
+                last_report_id=better_representative(
+                    CrashGroup.last_report_id, report_id, not p.corrupted
+                ),
                 title=case((newer, p.title), else_=CrashGroup.title),
                 search_key=case((newer, _search_key_sql(p.title)), else_=CrashGroup.search_key),
                 type=case((newer, p.type), else_=CrashGroup.type),
@@ -345,30 +374,48 @@ class WriteMixin(RepositoryBase):
         if not groups:
             return 0
         keep_latest = [g.last_report_id for g in groups if g.last_report_id is not None]
-        reports = Report.__table__
-        rank = (
-            func.row_number()
-            .over(partition_by=reports.c.group_id, order_by=(reports.c.received_at, reports.c.id))
-            .label("rank")
-        )
-        ranked = (
-            select(reports.c.id, rank)
+        reports = cast(Table, Report.__table__)
+        submitter = reports.c.client["ip"].as_string()
+        # Rank within each submitter of a group (reports without a submitter key: rank 1) ...
+        by_client = case(
+            (submitter.is_(None), 1),
+            else_=func.row_number().over(
+                partition_by=(reports.c.group_id, submitter),
+                order_by=(reports.c.received_at, reports.c.id),
+            ),
+        ).label("by_client")
+        inner = (
+            select(reports.c.id, reports.c.group_id, reports.c.received_at, by_client)
             .where(reports.c.group_id.in_([g.id for g in groups]), reports.c.pruned.is_(False))
             .where(reports.c.id.not_in(keep_latest))
             .subquery()
+        )
+        # ... then within the group, reports over their submitter's quota ranked last.
+        over_quota = case((inner.c.by_client > SUBMITTER_QUOTA, 1), else_=0)
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=inner.c.group_id,
+                order_by=(over_quota, inner.c.received_at, inner.c.id),
+            )
+            .label("rank")
+        )
+        ranked = select(inner.c.id, inner.c.by_client, rank).subquery()
+        victims = select(ranked.c.id).where(
+            or_(ranked.c.rank > limit, ranked.c.by_client > SUBMITTER_QUOTA)
         )
         stripped = _STRIP_TEXTS_SQL[s.get_bind().dialect.name]
         dropped = Counter(
             s.connection().scalars(
                 reports.update()
-                .where(reports.c.id.in_(select(ranked.c.id).where(ranked.c.rank > limit)))
+                .where(reports.c.id.in_(victims))
                 .values(original=None, kmsg=None, pruned=True, parse=literal_column(stripped))
                 .returning(reports.c.group_id)
             )
         )
         if not dropped:
             return 0
-        groups_table = CrashGroup.__table__
+        groups_table = cast(Table, CrashGroup.__table__)
         s.connection().execute(
             groups_table.update()
             .where(groups_table.c.id == bindparam("gid"))

@@ -5,12 +5,14 @@ takes everything pending (up to ``max_batch``), runs the batch function once in 
 and resolves each future with its own result. Idle, a single item goes at once; under load the
 cost of a round trip, a transaction and a thread hop is shared by the whole batch.
 
-Two are used by intake (:mod:`kpanic.web.intake`):
+Intake (:mod:`kpanic.web.intake`) uses three:
 
-- the writer (``Repository.store_many``, group commit): futures resolve only after the commit,
-  so an acknowledged report is durable; while one batch commits the next one fills up;
-- the duplicate lookup (``Repository.reports_by_hash``): one indexed query for the content
-  hashes of all the submissions that arrived meanwhile.
+- the queue writer (``kpanic.store.queue.enqueue_many``, group commit): futures resolve only
+  after the commit, so an acknowledged submission is durable; while one batch commits the next
+  one fills up;
+- the repeat lookup (``queue.done_by_raw_hash``): one indexed query for the input hashes of
+  all the submissions that arrived meanwhile;
+- the state lookup (``queue.states``): requests waiting for their analysis poll together.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class Coalescer(Generic[T, R]):
     split_on_error: bool = False
     queue: asyncio.Queue[_Job[T, R]] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
+    key: object = None
 
     async def submit(self, item: T) -> R:
         """Queue one item; return its result once the batch holding it has run."""
@@ -92,12 +95,18 @@ def coalescer_for(
     max_batch: int,
     *,
     split_on_error: bool = False,
+    key: object = None,
 ) -> Coalescer[Any, Any]:
     """The app's coalescer ``name`` for the running event loop (made on first use, per loop:
-    tests run several loops one after another)."""
+    tests run several loops one after another). ``key`` identifies the function when ``fn``
+    is made anew on each call (a ``functools.partial``)."""
     loop = asyncio.get_running_loop()
     current: Coalescer[Any, Any] | None = getattr(state, name, None)
-    if current is None or current.loop is not loop or current.fn != fn:
+    same_fn = (
+        (current.key == key) if key is not None and current else (current and current.fn == fn)
+    )
+    if current is None or current.loop is not loop or not same_fn:
         current = Coalescer(fn, loop, max_batch, split_on_error)
+        current.key = key
         setattr(state, name, current)
     return current

@@ -46,8 +46,14 @@ class WebConfig:
     # The decompressed kernel log of a panic URL (zip-bomb guard). A raw log is limited by
     # settings.max_log_bytes (2 MiB) instead: this one only ever applies to decompressed data.
     max_kmsg_bytes: int = 1024 * 1024
-    # Wall-clock limit for decoding + parsing + classifying one submission.
+    # Wall-clock limit for decoding + parsing + classifying one submission (the URL preview).
     processing_timeout_s: float = 20.0
+    # CPU time one photo may use in its worker (the decoding process is killed at the limit).
+    photo_cpu_s: float = 10.0
+    # How long the browser forms wait for the analysis before showing the "analysing" page.
+    page_wait_s: float = 3.0
+    # Run the workers as threads of the web process (tests; `kpanic serve` starts processes).
+    embedded_workers: bool = False
     # Flood control for public intake: ``rate_limit`` submissions per ``rate_window_s``
     # seconds per client address, counted in the database so it holds across processes.
     rate_limit: int = 600
@@ -85,6 +91,8 @@ class WebConfig:
         cfg.max_photo_pixels = _env_int("KPANIC_MAX_PHOTO_PIXELS", cfg.max_photo_pixels)
         cfg.max_kmsg_bytes = _env_int("KPANIC_MAX_KMSG_BYTES", cfg.max_kmsg_bytes)
         cfg.processing_timeout_s = _env_float("KPANIC_PROCESSING_TIMEOUT", cfg.processing_timeout_s)
+        cfg.photo_cpu_s = _env_float("KPANIC_PHOTO_CPU_S", cfg.photo_cpu_s)
+        cfg.page_wait_s = _env_float("KPANIC_PAGE_WAIT_S", cfg.page_wait_s)
         cfg.rate_limit = _env_int("KPANIC_RATE_LIMIT", cfg.rate_limit)
         cfg.rate_window_s = _env_int("KPANIC_RATE_WINDOW", cfg.rate_window_s)
         hops = 1 if os.environ.get("KPANIC_TRUST_FORWARDED_FOR") == "1" else 0

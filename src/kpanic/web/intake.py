@@ -1,242 +1,217 @@
-"""Turn a submission (panic URL, QR payload, photo, raw log) into a stored report.
+"""The intake edge: accept a submission durably, answer at once, and (when asked) wait.
 
-Panic-sized inputs are decoded and analysed on the event loop (cheaper than a thread hop);
-photos and big inputs in a worker thread under a wall-clock limit. Every failure becomes an HTTP
-error with a message for the person who sent the input (4xx), never a 500; a database problem
-is a 503. Duplicate lookups and writes of concurrent requests are batched (web/batching.py).
-Storing happens outside the time limit: a commit is never abandoned halfway, and the client is
-answered only after the commit (so an acknowledged report is never lost).
+One submission, top to bottom:
+
+1. :func:`submit` builds a frozen :class:`~kpanic.pipeline.submission.Submission` (kind, data,
+   origin: the rate-limit key, user agent, token name, request id).
+2. A repeat of an input already analysed is answered from its finished queue row (one batched
+   indexed lookup by the input's hash): 200 with the report, nothing queued.
+3. Otherwise the raw submission is stored in the queue (:func:`kpanic.store.queue.enqueue_many`,
+   group commit: concurrent requests share one small transaction). After the commit the
+   submission is acknowledged: 202 with a status URL.
+4. Workers (``kpanic worker``, started by ``kpanic serve``) decode, scrub, parse, classify and
+   group it (:mod:`kpanic.worker`). With ``wait`` (``?wait=N`` on the API, a short wait on the
+   browser forms) the request polls its submission's state (batched) for up to N seconds and
+   answers with the analysis (201/200, or the input's 4xx) when it is ready.
+
+No decoding or analysis runs in the web process's event loop. Database errors propagate (the
+app answers 503); processing errors are the workers' and come back in the submission's state.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import time
+import uuid
 from functools import partial
 from typing import Any
 
 import anyio
 from fastapi import HTTPException, Request
-from sqlalchemy.exc import SQLAlchemyError
+from fastapi.responses import RedirectResponse
 
-from kpanic.errors import InputTooLarge, KpanicError, PayloadError, PhotoDecodeError
+from kpanic.pipeline.result import SubmitResult
+from kpanic.pipeline.submission import Origin, Submission, SubmissionKind
+from kpanic.store import queue
 from kpanic.store.batch import MAX_BATCH
 from kpanic.web.batching import coalescer_for
-from kpanic.web.deps import get_repo
+from kpanic.web.deps import client_address, get_repo
+from kpanic.web.ratelimit import client_key
 
-log = logging.getLogger("kpanic.web.intake")
-
-
-def check_photo_pixels(data: bytes, max_pixels: int) -> None:
-    """Refuse images over ``max_pixels`` from their header, before anything decodes them
-    (the decoder's own rule and message: big JPEGs are read at reduced size)."""
-    from kpanic.qr.sniff import too_many_pixels
-
-    message = too_many_pixels(data, max_pixels)
-    if message is not None:
-        raise InputTooLarge(message)
+MAX_WAIT_S = 30.0  # the longest ?wait= a client may ask for
 
 
-def _prepare(kind: str, data: Any, request: Request, decoded: Any = None) -> Any:
-    from kpanic.store import ingest
-
-    settings = request.app.state.settings
-    cfg = request.app.state.config
-    if kind == "url":
-        text = _url_text(data, cfg)
-        prepared = ingest.prepare_url(text, settings=settings, decoded=decoded)
-    elif kind == "photo":
-        if len(data) > settings.max_photo_bytes:
-            raise InputTooLarge(
-                f"the photo is {len(data)} bytes; the limit is {settings.max_photo_bytes}"
-            )
-        check_photo_pixels(data, cfg.max_photo_pixels)
-        prepared = ingest.prepare_photo(data, settings=settings)
-    elif kind == "log":
-        prepared = ingest.prepare_log(data, settings=settings)
-    else:  # pragma: no cover - routes only pass the three kinds
-        raise KpanicError(f"unknown input kind {kind!r}")
-    text = prepared.kmsg if prepared.kmsg is not None else ""
-    if len(text) > cfg.max_kmsg_bytes:
-        raise InputTooLarge(
-            f"the decoded kernel log is {len(text)} characters; the limit is {cfg.max_kmsg_bytes}"
-        )
-    return prepared
-
-
-def error_for(exc: BaseException) -> HTTPException:
-    """The HTTP error a processing failure becomes (status and a clear message)."""
-    from kpanic.store.ingest import NoCrashFound
-
-    if isinstance(exc, InputTooLarge):
-        return HTTPException(413, str(exc))
-    if isinstance(exc, PhotoDecodeError):
-        from kpanic.qr.image.advice import advice_text  # what the person can do about it
-
-        why = str(exc).rstrip(".")
-        return HTTPException(
-            422, f"the photo could not be read ({exc.reason}): {why}. " + advice_text(exc.reason)
-        )
-    if isinstance(exc, PayloadError):
-        return HTTPException(422, f"the panic URL could not be decoded: {exc}")
-    if isinstance(exc, NoCrashFound):
-        return HTTPException(422, str(exc))
-    if isinstance(exc, KpanicError):
-        return HTTPException(400, str(exc))
-    return HTTPException(422, f"this input could not be processed ({type(exc).__name__})")
-
-
-def _limiter(request: Request, name: str, tokens: int) -> anyio.CapacityLimiter:
-    """A per-process FIFO limiter, made on first use inside the event loop.
-
-    CPU-bound analysis holds the GIL: running many at once only interleaves them, so each
-    waits for all. Two at a time (one per core, decoders release the GIL) keeps throughput
-    and lets requests finish in arrival order.
-    """
-    limiter = getattr(request.app.state, name, None)
-    if limiter is None:
-        limiter = anyio.CapacityLimiter(tokens)
-        setattr(request.app.state, name, limiter)
-    return limiter
-
-
-def _url_text(data: Any, cfg: Any) -> str:
-    text = str(data).strip()
-    if len(text) > cfg.max_url_chars:
-        raise InputTooLarge(
-            f"the panic URL is {len(text)} characters; the limit is {cfg.max_url_chars}"
-        )
-    return text
-
-
-async def prepare(request: Request, kind: str, data: Any) -> Any:
-    """Decode, parse and classify under the processing time limit (PreparedReport)."""
-    return await _in_worker(request, kind, partial(_prepare, kind, data, request))
-
-
-async def _in_worker(request: Request, kind: str, work: Any) -> Any:
-    """Run ``work`` in a worker thread (FIFO, two at a time) under the processing time limit;
-    a failure becomes an HTTP error with a clear message."""
-    limit = request.app.state.config.processing_timeout_s
-    try:
-        with anyio.fail_after(limit):
-            return await anyio.to_thread.run_sync(
-                work, abandon_on_cancel=True, limiter=_limiter(request, "cpu_limiter", 2)
-            )
-    except TimeoutError:
-        raise HTTPException(
-            422, f"processing this input took longer than the limit of {limit:g} s"
-        ) from None
-    except Exception as exc:
-        raise _http_error(kind, exc) from None
-
-
-def _http_error(kind: str, exc: Exception) -> Exception:
-    """What a processing failure is raised as: HTTP and database errors as they are (a database
-    problem is the service's, answered 503, not the input's), others as a clear 4xx."""
-    if isinstance(exc, HTTPException | SQLAlchemyError):
-        return exc
-    if not isinstance(exc, KpanicError):
-        log.exception("unexpected error while processing a %s submission", kind)
-    return error_for(exc)
-
-
-# Inputs this small are decoded and analysed on the event loop: for a panic-sized kmsg (a few
-# KB) the analysis costs about a millisecond, less than handing it to a worker thread and back
-# (GIL handoffs), and it is bounded (linear parser, capped sizes). Bigger ones, photos and
-# uploaded bytes go to a worker thread under the processing time limit.
-INLINE_CHARS = 64 * 1024
-
-
-async def _stored(request: Request, digest: str) -> dict[str, Any] | None:
-    """The stored report with this content hash, found without parsing (repeated submissions
-    of one crash cost a decode and a share of one batched indexed lookup)."""
-    repo = get_repo(request)
-    lookup = coalescer_for(request.app.state, "lookup_batcher", repo.reports_by_hash, MAX_BATCH)
-    row = await lookup.submit(digest)
-    if row is None:
-        return None
-    return _describe(
-        request,
-        {
-            "report_id": row.id,
-            "group_id": row.group_id,
-            "is_new": False,
-            "group_is_new": False,
-            "title": row.title,
-            "bug_class": row.bug_class,
-            "rust_prevents": row.rust_prevents,
-            "signature": row.signature,
-            "language": row.language,
-            "kernel": row.kernel,
-            "arch": row.arch,
-        },
+def origin_of(request: Request, via: str) -> Origin:
+    """Who sent this request, as stored with the submission: no raw address and no user agent
+    (docs/privacy.md), only the rate limiter's keyed hash of the address, which per-submitter
+    retention quotas need."""
+    return Origin(
+        via=via,
+        client=client_key(client_address(request), request.app.state.limiter.secret),
+        user_agent=None,
+        token_name=getattr(getattr(request.state, "admin", None), "name", None),
+        request_id=request_id(request),
     )
 
 
-def _inline(kind: str, work: Any) -> Any:
-    """Run ``work`` on the event loop; a failure becomes an HTTP error (as in _in_worker)."""
-    try:
-        return work()
-    except Exception as exc:
-        raise _http_error(kind, exc) from None
+def request_id(request: Request) -> str:
+    """The request's id (set by the request-id middleware, else made here)."""
+    rid = getattr(request.state, "request_id", None)
+    if not rid:
+        rid = uuid.uuid4().hex[:16]
+        request.state.request_id = rid
+    return str(rid)
 
 
-def _describe(request: Request, out: dict[str, Any]) -> dict[str, Any]:
+def _urls(request: Request, submission_id: int | None, state: queue.State | None) -> dict[str, Any]:
     # Plain formatting: url_for walks every route and costs more than the lookup itself.
     root = request.scope.get("root_path", "")
-    out["id"] = out["report_id"]
-    out["report_url"] = f"{root}/reports/{int(out['report_id'])}"
-    gid = out["group_id"]
-    out["group_url"] = f"{root}/groups/{int(gid)}" if gid is not None else None
+    out: dict[str, Any] = {
+        "status_url": f"{root}/api/v1/submissions/{submission_id}" if submission_id else None
+    }
+    if state is not None and state.report_id is not None:
+        out["report_url"] = f"{root}/reports/{int(state.report_id)}"
+        gid = (state.report or {}).get("group_id")
+        out["group_url"] = f"{root}/groups/{int(gid)}" if gid is not None else None
     return out
 
 
-async def submit(request: Request, kind: str, data: Any, via: str) -> dict[str, Any]:
-    """Store one submission (or find it already stored) and describe the result."""
-    from kpanic.store.ingest import content_hash
-
-    cfg = request.app.state.config
-    small = isinstance(data, str) and len(data) <= INLINE_CHARS
-    if kind == "url" and small:
-        from kpanic.qr.url import decode_payload
-
-        decoded = _inline(
-            kind,
-            lambda: decode_payload(_url_text(data, cfg), max_kmsg_bytes=cfg.max_kmsg_bytes),
-        )
-        kmsg: str | None = decoded.kmsg
-    elif kind == "log" and small:
-        decoded, kmsg = None, data
-    else:  # photos, uploads, big inputs: all of it in a worker thread; the writer dedups
-        return await store(request, await prepare(request, kind, data), via)
-    known = await _stored(request, content_hash(kmsg or ""))
-    if known is not None:
-        return known
-    if len(kmsg or "") <= INLINE_CHARS:
-        prepared = _inline(kind, lambda: _prepare(kind, data, request, decoded))
-    else:
-        prepared = await _in_worker(request, kind, partial(_prepare, kind, data, request, decoded))
-    return await store(request, prepared, via)
-
-
-async def store(request: Request, prepared: Any, via: str) -> dict[str, Any]:
-    """Commit the report, then describe it (ids, links, verdict) for the response."""
-    from kpanic.store.views import ClientInfo
-
-    # Nothing about the submitter is stored with the report (docs/privacy.md): only the
-    # route and, for admins, the token's name. Addresses live in the rate limiter, keyed.
-    client = ClientInfo(
-        via=via, token_name=getattr(getattr(request.state, "admin", None), "name", None)
+def result_of(request: Request, state: queue.State, *, repeat: bool = False) -> SubmitResult:
+    """A submission's state as the one result type (``repeat``: answered from an earlier
+    submission of the same input, so nothing is new)."""
+    report = state.report or {}
+    status = state.status
+    if status == "done" and state.report_id is None:  # its report was deleted since
+        status = "failed"
+    return SubmitResult(
+        submission_id=state.id,
+        status=status,  # type: ignore[arg-type]
+        id=state.report_id,
+        report_id=state.report_id,
+        is_new=bool(state.is_new) and not repeat,
+        group_is_new=bool(state.group_is_new) and not repeat,
+        error_status=state.error_status,
+        error=state.error if status in ("rejected", "failed") else None,
+        **{
+            k: report.get(k)
+            for k in (
+                "group_id",
+                "title",
+                "bug_class",
+                "rust_prevents",
+                "signature",
+                "language",
+                "kernel",
+                "arch",
+            )
+        },
+        **_urls(request, state.id, state),
     )
-    from kpanic.store.batch import Pending
 
-    repo = get_repo(request)
+
+def _repo_engine(request: Request) -> Any:
+    return get_repo(request).engine
+
+
+async def _states(request: Request, ids: list[int]) -> list[queue.State | None]:
+    lookup = coalescer_for(
+        request.app.state,
+        "state_lookup",
+        partial(queue.states, _repo_engine(request)),
+        MAX_BATCH,
+        key=("states", id(get_repo(request))),
+    )
+    return [await lookup.submit(i) for i in ids]
+
+
+async def state(request: Request, submission_id: int) -> queue.State | None:
+    return (await _states(request, [submission_id]))[0]
+
+
+async def wait_for(request: Request, submission_id: int, seconds: float) -> queue.State | None:
+    """The submission's state once finished, or its latest state after ``seconds``."""
+    deadline = time.monotonic() + min(max(seconds, 0.0), MAX_WAIT_S)
+    pause = 0.005
+    current = await state(request, submission_id)
+    while current is not None and current.status not in queue.FINISHED:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)
+        current = await state(request, submission_id)
+    return current
+
+
+async def submit(
+    request: Request, kind: SubmissionKind, data: str | bytes, via: str, *, wait: float = 0.0
+) -> SubmitResult:
+    """Accept one submission (or find the same input already analysed); with ``wait``, wait
+    up to that many seconds for its analysis."""
+    sub = Submission(kind, data, origin_of(request, via))
+    engine = _repo_engine(request)
+    key = id(get_repo(request))
+    lookup = coalescer_for(
+        request.app.state,
+        "repeat_lookup",
+        partial(queue.done_by_raw_hash, engine),
+        MAX_BATCH,
+        key=("repeat", key),
+    )
+    earlier = await lookup.submit(sub.raw_hash())
+    if earlier is not None:
+        known = await state(request, earlier)
+        if known is not None and known.report_id is not None:
+            return result_of(request, known, repeat=True)
     writer = coalescer_for(
-        request.app.state, "group_writer", repo.store_many, MAX_BATCH, split_on_error=True
+        request.app.state,
+        "queue_writer",
+        partial(queue.enqueue_many, engine),
+        MAX_BATCH,
+        split_on_error=True,
+        key=("enqueue", key),
     )
-    result = await writer.submit(Pending(prepared, client))
-    out = _describe(request, result.to_dict())
-    out["language"] = prepared.language
-    out["kernel"] = prepared.kernel
-    out["arch"] = prepared.arch
-    return out
+    accepted: queue.Accepted = await writer.submit(sub)
+    if wait > 0:
+        current = await wait_for(request, accepted.id, wait)
+        if current is not None:
+            return result_of(request, current)
+    return SubmitResult(
+        submission_id=accepted.id, status="queued", **_urls(request, accepted.id, None)
+    )
+
+
+def raise_for(result: SubmitResult) -> SubmitResult:
+    """Raise the HTTP error of a rejected or failed submission (else return it)."""
+    if result.status in ("rejected", "failed"):
+        raise HTTPException(result.http_status, result.error or "the submission failed")
+    return result
+
+
+def redirect(result: SubmitResult) -> RedirectResponse:
+    """Where a browser goes after submitting: the report, or the page that waits for it."""
+    raise_for(result)
+    if result.status == "done" and result.report_url:
+        flag = "new" if result.is_new else "duplicate"
+        return RedirectResponse(f"{result.report_url}?submitted={flag}", status_code=303)
+    return RedirectResponse(f"/submissions/{result.submission_id}", status_code=303)
+
+
+async def prepare(request: Request, kind: SubmissionKind, data: str) -> Any:
+    """Decode and analyse without storing (the panic URL preview page), in a worker thread
+    under the processing time limit; errors are KpanicErrors (mapped by the app)."""
+    from kpanic.pipeline import stages
+    from kpanic.pipeline.errors import ProcessingLimit
+
+    limits = request.app.state.limits
+    sub = Submission(kind, data, Origin(via="web"))
+    timeout = request.app.state.config.processing_timeout_s
+    try:
+        with anyio.fail_after(timeout):
+            return await anyio.to_thread.run_sync(
+                stages.prepare, sub, limits, abandon_on_cancel=True
+            )
+    except TimeoutError:
+        raise ProcessingLimit(
+            f"processing this input took longer than the limit of {timeout:g} s"
+        ) from None

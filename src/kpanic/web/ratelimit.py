@@ -19,13 +19,14 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, Table, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kpanic.store.models import RateLimitCounter
 
-RATE_TABLE = RateLimitCounter.__table__
+RATE_TABLE = cast(Table, RateLimitCounter.__table__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from kpanic.pipeline.result import SubmitResult
+from kpanic.pipeline.submission import SubmissionKind, valid_text
 from kpanic.store import redirects
 from kpanic.web import intake
 from kpanic.web.deps import for_viewer, get_repo, rate_limited, require_admin
@@ -38,20 +40,29 @@ class SubmitRequest(BaseModel):
 
 
 class SubmitResponse(BaseModel):
-    id: int
-    report_id: Id
+    """A submission's outcome (kpanic.pipeline.result.SubmitResult): ``status`` queued or
+    running (202: poll ``status_url``), done (201 new report, 200 already stored), rejected or
+    failed (``error_status``/``error``). ``id`` is the report's id once analysed."""
+
+    submission_id: int | None
+    status: Literal["queued", "running", "done", "rejected", "failed"]
+    status_url: str | None
+    id: int | None
+    report_id: int | None
     group_id: int | None
     is_new: bool
     group_is_new: bool
-    title: str
+    title: str | None
     bug_class: str | None
     rust_prevents: str | None
+    signature: str | None
     language: str | None
     kernel: str | None
     arch: str | None
-    signature: str
-    report_url: str
+    report_url: str | None
     group_url: str | None
+    error_status: int | None
+    error: str | None
 
 
 class MergeRequest(BaseModel):
@@ -61,9 +72,36 @@ class MergeRequest(BaseModel):
 class TokenRequest(BaseModel):
     name: str = Field("", max_length=128, pattern=NO_NUL)
 
+    @field_validator("name")
+    @classmethod
+    def _valid_text(cls, value: str) -> str:
+        return valid_text(value)
 
-def _submitted(result: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(result, status_code=201 if result["is_new"] else 200)
+
+Wait = Annotated[
+    float,
+    Query(
+        ge=0,
+        le=intake.MAX_WAIT_S,
+        description="wait up to this many seconds for the analysis (0: answer 202 at once)",
+    ),
+]
+SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "analysed: the same crash was already stored"},
+    201: {"description": "analysed: a new report"},
+    202: {"description": "accepted: being analysed, poll status_url"},
+    413: {},
+    422: {},
+    429: {},
+}
+
+
+def _submitted(request: Request, result: SubmitResult) -> JSONResponse:
+    from kpanic.observe import SUBMISSIONS
+
+    SUBMISSIONS.labels(request.url.path, f"{result.status}:{result.http_status}").inc()
+    intake.raise_for(result)
+    return JSONResponse(result.to_dict(), status_code=result.http_status)
 
 
 def _admin_csrf(request: Request, admin: Admin) -> None:
@@ -75,51 +113,57 @@ def _admin_csrf(request: Request, admin: Admin) -> None:
 @router.post(
     "/reports",
     response_model=SubmitResponse,
-    status_code=201,
-    responses={200: {"description": "already stored (duplicate)"}, 413: {}, 422: {}, 429: {}},
+    status_code=202,
+    responses=SUBMIT_RESPONSES,
     summary="Submit a panic URL, QR payload or raw log",
 )
-async def api_submit_report(request: Request, body: SubmitRequest) -> JSONResponse:
-    """Decode, parse, classify and store one crash. Answers after the commit: 201 for a new
-    report, 200 when the same crash text was already stored."""
+async def api_submit_report(request: Request, body: SubmitRequest, wait: Wait = 0) -> JSONResponse:
+    """Accept one crash: 202 once it is stored for analysis (poll ``status_url``). With
+    ``?wait=N`` the answer waits up to N seconds for the analysis: 201 for a new report, 200
+    when the same crash text was already stored, 4xx when the input holds no readable crash.
+    A repeat of an input already analysed is answered 200 at once."""
     given = [(k, v) for k, v in (("url", body.url), ("payload", body.payload), ("log", body.log))]
     present = [(k, v) for k, v in given if v is not None and v.strip()]
     if len(present) != 1:
         raise HTTPException(422, "give exactly one of url, payload or log")
     await rate_limited(request)
-    kind, value = present[0]
-    kind = "log" if kind == "log" else "url"
-    return _submitted(await intake.submit(request, kind, value, "api"))
+    given_kind, value = present[0]
+    kind: SubmissionKind = "log" if given_kind == "log" else "url"  # a payload decodes as a URL
+    return _submitted(request, await intake.submit(request, kind, value, "api", wait=wait))
 
 
 @router.post(
     "/reports/photo",
     response_model=SubmitResponse,
-    status_code=201,
-    responses={200: {"description": "already stored (duplicate)"}, 413: {}, 422: {}, 429: {}},
+    status_code=202,
+    responses=SUBMIT_RESPONSES,
     summary="Submit a photo of a panic QR code (multipart upload, field 'photo')",
 )
 async def api_submit_photo(
-    request: Request, photo: Annotated[UploadFile, File(description="JPEG/PNG/HEIC")]
+    request: Request,
+    photo: Annotated[UploadFile, File(description="JPEG/PNG/HEIC")],
+    wait: Wait = 0,
 ) -> JSONResponse:
     await rate_limited(request)
     data = await _read_upload(request, photo, request.app.state.settings.max_photo_bytes)
-    return _submitted(await intake.submit(request, "photo", data, "api"))
+    return _submitted(request, await intake.submit(request, "photo", data, "api", wait=wait))
 
 
 @router.post(
     "/reports/log",
     response_model=SubmitResponse,
-    status_code=201,
-    responses={200: {"description": "already stored (duplicate)"}, 413: {}, 422: {}, 429: {}},
+    status_code=202,
+    responses=SUBMIT_RESPONSES,
     summary="Submit a kernel log file (multipart upload, field 'file')",
 )
 async def api_submit_log_file(
-    request: Request, file: Annotated[UploadFile, File(description="dmesg / console log")]
+    request: Request,
+    file: Annotated[UploadFile, File(description="dmesg / console log")],
+    wait: Wait = 0,
 ) -> JSONResponse:
     await rate_limited(request)
     data = await _read_upload(request, file, request.app.state.settings.max_log_bytes)
-    return _submitted(await intake.submit(request, "log", data, "api"))
+    return _submitted(request, await intake.submit(request, "log", data, "api", wait=wait))
 
 
 async def _read_upload(request: Request, upload: UploadFile, limit: int) -> bytes:
@@ -129,6 +173,42 @@ async def _read_upload(request: Request, upload: UploadFile, limit: int) -> byte
     if not data:
         raise HTTPException(422, "the upload is empty")
     return data
+
+
+@router.get(
+    "/submissions/{submission_id}",
+    response_model=SubmitResponse,
+    summary="A submission's state: queued, running, done (with its report), rejected, failed",
+)
+async def api_submission(request: Request, submission_id: Id, wait: Wait = 0) -> JSONResponse:
+    """The status URL of a submission (no error status: a rejected one is answered 200 with
+    ``status`` and ``error``). ``?wait=N`` waits up to N seconds for it to finish."""
+    current = await intake.wait_for(request, submission_id, wait)
+    if current is None:
+        raise HTTPException(404, f"no submission {submission_id}")
+    return JSONResponse(intake.result_of(request, current).to_dict())
+
+
+@router.get("/submissions", summary="Failed submissions with their errors (admin)")
+def api_failed_submissions(
+    request: Request,
+    admin: Annotated[Admin, Depends(require_admin)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    from kpanic.store import queue
+
+    return [
+        {
+            "id": s.id,
+            "kind": s.kind,
+            "status": s.status,
+            "attempts": s.attempts,
+            "error": s.error,
+            "created_at": s.created_at.isoformat(),
+            "finished_at": s.finished_at.isoformat() if s.finished_at else None,
+        }
+        for s in queue.failed(get_repo(request).engine, limit)
+    ]
 
 
 @router.get("/reports", summary="List reports (filters, sorting, pagination)")

@@ -223,11 +223,8 @@ async def submit_form(request: Request) -> Response:
                 f"the log is over the limit of {settings.max_log_bytes} bytes "
                 f"(KPANIC_MAX_LOG_BYTES); the same limit applies to the API",
             )
-    result = await intake.submit(request, kind, data, "web")
-    return RedirectResponse(
-        f"{result['report_url']}?submitted={'new' if result['is_new'] else 'duplicate'}",
-        status_code=303,
-    )
+    wait = request.app.state.config.page_wait_s
+    return intake.redirect(await intake.submit(request, kind, data, "web", wait=wait))
 
 
 @router.get("/docs", response_class=HTMLResponse, name="api_docs_page")

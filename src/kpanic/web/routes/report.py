@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from kpanic.store import redirects
 from kpanic.web import intake
@@ -112,8 +112,5 @@ async def report_intake_submit(
     """The "Submit this crash report" form of the preview page: store, then show the report."""
     check_csrf(request, csrf_token)
     await rate_limited(request)
-    result = await intake.submit(request, "url", url, "web")
-    return RedirectResponse(
-        f"{result['report_url']}?submitted={'new' if result['is_new'] else 'duplicate'}",
-        status_code=303,
-    )
+    wait = request.app.state.config.page_wait_s
+    return intake.redirect(await intake.submit(request, "url", url, "web", wait=wait))

@@ -229,7 +229,17 @@
         credentials: "same-origin",
         body: JSON.stringify({ url: url }),
       });
-      const body = await resp.json();
+      let body = await resp.json();
+      // 202: stored, being analysed; wait on its status URL (kpanic.web.intake).
+      while (resp.ok && (body.status === "queued" || body.status === "running")) {
+        setText("submit-status", "Stored; analysing…");
+        body = await (await fetch(body.status_url + "?wait=5", { credentials: "same-origin" })).json();
+      }
+      if (body.status === "rejected" || body.status === "failed") {
+        setText("submit-status", "Not stored: " + (body.error || "the input could not be analysed"));
+        button.disabled = false;
+        return;
+      }
       if (!resp.ok) {
         setText("submit-status", "Not stored: " + (body.detail || resp.status));
         button.disabled = false;

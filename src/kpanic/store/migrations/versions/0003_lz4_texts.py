@@ -24,7 +24,7 @@ COLUMNS = ("original", "kmsg", "parse", "classification", "payload")
 
 def _set(method: str) -> None:
     bind = op.get_bind()
-    if bind.dialect.name != "postgresql" or bind.dialect.server_version_info < (14,):
+    if bind.dialect.name != "postgresql" or (bind.dialect.server_version_info or (0,)) < (14,):
         return
     try:
         with bind.begin_nested():  # a server without lz4 refuses: keep pglz, go on
