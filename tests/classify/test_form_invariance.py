@@ -161,8 +161,10 @@ def test_fixture_families_share_one_identity() -> None:
     share = f"{joined / total:.1%}"
     print(f"\nfixture families: {len(results)}, forms {total}, joined {joined} ({share})")
     t_ok = sum(1 for k in tails if k not in failing)
-    print(f"  full-text forms: {len(full) - len(tails) - len(failing - set(tails))}/"
-          f"{len(full) - len(tails)}; QR tails: {t_ok}/{len(tails)}")
+    print(
+        f"  full-text forms: {len(full) - len(tails) - len(failing - set(tails))}/"
+        f"{len(full) - len(tails)}; QR tails: {t_ok}/{len(tails)}"
+    )
     for key in sorted(failing):
         base = results[key[0]]["base"][0]
         assert base is not None

@@ -87,8 +87,6 @@ def test_every_override_has_a_reason() -> None:
     assert all(o.reason and o.confidence < 1 for o in CLASS_OVERRIDES)
 
 
-
-
 def test_override_needles_cover_their_patterns() -> None:
     # the substring prefilter must never hide a line the pattern would match
     samples = {

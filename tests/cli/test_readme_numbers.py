@@ -15,9 +15,7 @@ CORPUS = "tests/data/syzkaller/linux/report"
 
 
 def test_readme_stats_numbers_are_what_kpanic_stats_prints() -> None:
-    m = re.search(
-        rf"`kpanic stats {CORPUS}[^`]*`\s*\((\d+) logs, (\d+) crashes\)", README
-    )
+    m = re.search(rf"`kpanic stats {CORPUS}[^`]*`\s*\((\d+) logs, (\d+) crashes\)", README)
     assert m, "the README's stats command and its (N logs, M crashes) line"
     logs, crashes = int(m.group(1)), int(m.group(2))
     r = kp("stats", CORPUS, "--json", cwd=ROOT)

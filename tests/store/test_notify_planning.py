@@ -20,8 +20,9 @@ def test_events_held_by_another_planner_are_skipped(repo) -> None:  # type: igno
     if repo.engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers: no second planner can run at the same time")
     with write_session(repo.engine) as s:
-        triage.create_rule(s, name="mail", channel="email", target="a@example.org", who="t",
-                           events=["new-group"])
+        triage.create_rule(
+            s, name="mail", channel="email", target="a@example.org", who="t", events=["new-group"]
+        )
     repo.ingest_log(kasan_on("6.15.1"))
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
     with write_session(repo.engine) as other:  # another dispatcher in the middle of planning

@@ -80,7 +80,10 @@ def test_groups_and_aggregates_follow_ingest(
         times = [r.received_at for r in detail.reports.items]
         assert g.first_seen == min(times) and g.last_seen == max(times)
         assert detail.representative is not None
-        assert detail.representative.summary.received_at == g.last_seen
+        # Quality, then age (issue 12 defect 6): the first complete report, else the first.
+        complete = [r.id for r in detail.reports.items if not r.corrupted]
+        expected = min(complete) if complete else min(r.id for r in detail.reports.items)
+        assert detail.representative.summary.id == expected
         kernels = Counter(r.kernel for r in detail.reports.items if r.kernel)
         assert {f.value: f.count for f in detail.kernels} == dict(kernels)
 
@@ -216,12 +219,14 @@ def test_flood_control_keeps_counts_drops_old_texts(repo: Repository, crash_logs
     group = repo.get_group(repo.get_report(ids[0]).summary.group_id, per_page=50)
     assert group.group.report_count == 7 and group.reports.total == 7
     kept = [i for i in ids if not repo.get_report(i).summary.pruned]
-    assert kept == ids[:limit] + [ids[-1]]
-    pruned = repo.get_report(ids[4])
+    # The representative is the first complete report (quality, then age: never simply the
+    # newest, issue 12 defect 6); it keeps its text, and so do the first N of the others.
+    rep = group.representative.summary.id
+    assert rep == ids[0] and group.representative.original == logs[0]
+    assert kept == sorted([rep, *[i for i in ids if i != rep][:limit]])
+    pruned = repo.get_report(ids[-1])
     assert pruned.original is None and pruned.summary.pruned
     assert "text" not in pruned.parse["reports"][0] and pruned.summary.title
-    assert group.representative.summary.id == ids[-1]
-    assert group.representative.original == logs[-1]
     assert repo.stats().total == 7
 
 
@@ -323,7 +328,7 @@ def test_reprocess_moves_reports_after_an_upgrade(
 def test_reprocess_pruned_reports_from_parse_result(repo: Repository, crash_logs) -> None:
     logs = variants(crash_logs[6].log, 6)
     ids = [repo.ingest_log(log, scrub=False).report_id for log in logs]
-    assert repo.get_report(ids[3]).summary.pruned
+    assert repo.get_report(ids[-1]).summary.pruned
     summary = repo.reprocess()
     assert summary.errors == [] and summary.moved == [] and summary.reports == 6
 

@@ -48,8 +48,9 @@ def variant(text: str, n: int) -> str:
 def test_regression_on_a_release_after_the_fix(repo) -> None:
     first = repo.ingest_log(on_release("6.15.1"))
     gid = first.group_id
-    change = triage.change_status(repo, gid, "fixed", who="alice", why="patch in 6.15.3",
-                                  release="6.15.3", commit="0123abcd")
+    change = triage.change_status(
+        repo, gid, "fixed", who="alice", why="patch in 6.15.3", release="6.15.3", commit="0123abcd"
+    )
     assert change.summary() == "fixed in commit 0123abcd and release 6.15.3"
     # An older kernel in the field: counted before the fix, the group stays fixed.
     older = repo.ingest_log(on_release("6.15.2", 1))
@@ -75,8 +76,7 @@ def test_batched_intake_detects_regressions_too(repo) -> None:
 
     gid = repo.ingest_log(on_release("6.15.1")).group_id
     triage.change_status(repo, gid, "fixed", who="alice", release="6.15.3")
-    items = [Pending(prepare_log(on_release("6.16.0", n), scrub=True), None, None)
-             for n in (5, 6)]
+    items = [Pending(prepare_log(on_release("6.16.0", n), scrub=True), None, None) for n in (5, 6)]
     results = repo.store_many(items)
     assert {r.group_id for r in results} == {gid}
     with read_session(repo.engine) as s:
@@ -98,8 +98,9 @@ def test_duplicate_absorbs_and_undo_restores(repo) -> None:
     a = repo.ingest_log(on_release("6.15.1"))
     b = repo.ingest_log(log_of("kasan-doc-oob-right.txt"))
     assert a.group_id != b.group_id
-    triage.change_status(repo, b.group_id, "duplicate", who="bob", duplicate_of=a.group_id,
-                         why="same root cause")
+    triage.change_status(
+        repo, b.group_id, "duplicate", who="bob", duplicate_of=a.group_id, why="same root cause"
+    )
     target = repo.get_group(a.group_id)
     assert target is not None and target.group.report_count == 2
     # A later crash with the duplicate's signature lands in the target.
@@ -120,11 +121,17 @@ def test_owners_links_assignment_and_possible_duplicates(repo) -> None:
     m = load_maintainers(MAINTAINERS)
     assert triage.assign_owners(repo, m) >= 1
     triage.assign(repo, gid, "carol", who="alice", why="btrfs expert")
-    link = triage.add_link(repo, gid, "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/"
-                           "linux.git/commit/?id=0123456789abcdef", who="alice",
-                           title="btrfs: fix refcount leak")
-    triage.add_link(repo, gid, "https://lore.kernel.org/all/20261201.1234@example.org/",
-                    who="alice")
+    link = triage.add_link(
+        repo,
+        gid,
+        "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/"
+        "linux.git/commit/?id=0123456789abcdef",
+        who="alice",
+        title="btrfs: fix refcount leak",
+    )
+    triage.add_link(
+        repo, gid, "https://lore.kernel.org/all/20261201.1234@example.org/", who="alice"
+    )
     with pytest.raises(KpanicError, match="http"):
         triage.add_link(repo, gid, "javascript:alert(1)", who="alice")
     with read_session(repo.engine) as s:
@@ -182,11 +189,24 @@ def test_notifications_reach_a_webhook_and_a_mailbox(repo) -> None:
     try:
         url = f"http://127.0.0.1:{srv.server_address[1]}/hook"
         with write_session(repo.engine) as s:
-            triage.create_rule(s, name="kasan hooks", channel="webhook", target=url,
-                               secret="0123456789abcdef0123", who="alice",
-                               events=["new-group", "regression"], bug_class="use-after-free")
-            triage.create_rule(s, name="team mail", channel="email", target="team@example.org",
-                               who="alice", events=["regression"])
+            triage.create_rule(
+                s,
+                name="kasan hooks",
+                channel="webhook",
+                target=url,
+                secret="0123456789abcdef0123",
+                who="alice",
+                events=["new-group", "regression"],
+                bug_class="use-after-free",
+            )
+            triage.create_rule(
+                s,
+                name="team mail",
+                channel="email",
+                target="team@example.org",
+                who="alice",
+                events=["regression"],
+            )
             with pytest.raises(KpanicError, match="secret"):
                 triage.create_rule(s, name="x", channel="webhook", target=url, who="a")
         gid = repo.ingest_log(on_release("6.15.1")).group_id
@@ -200,12 +220,17 @@ def test_notifications_reach_a_webhook_and_a_mailbox(repo) -> None:
         assert (first.planned, first.sent, first.retrying, first.failed) == (2, 1, 1, 0)
         assert len(inbox.mails) == 1 and b"Regression" in inbox.mails[0]
         later = t + dt.timedelta(hours=1)
-        second = dispatch(repo.engine, base_url="http://crash.example", mail=mail,
-                          now=lambda: later)
+        second = dispatch(
+            repo.engine, base_url="http://crash.example", mail=mail, now=lambda: later
+        )
         assert (second.planned, second.sent) == (0, 1)
-        (headers, body), = _Hook.got
-        assert verify_signature("0123456789abcdef0123", headers["X-Kpanic-Timestamp"], body,
-                                headers["X-Kpanic-Signature-256"])
+        ((headers, body),) = _Hook.got
+        assert verify_signature(
+            "0123456789abcdef0123",
+            headers["X-Kpanic-Timestamp"],
+            body,
+            headers["X-Kpanic-Signature-256"],
+        )
         payload = json.loads(body)
         assert payload["digest"] is True
         # The rule asked for new groups and regressions, not for the status change between.
@@ -213,8 +238,12 @@ def test_notifications_reach_a_webhook_and_a_mailbox(repo) -> None:
         assert payload["events"][-1]["group"]["url"] == f"http://crash.example/groups/{gid}"
         assert payload["events"][-1]["group"]["kernel"] == "6.15.5"
         # Nothing left to send, nothing sent twice.
-        third = dispatch(repo.engine, base_url="http://crash.example", mail=mail,
-                         now=lambda: later + dt.timedelta(hours=1))
+        third = dispatch(
+            repo.engine,
+            base_url="http://crash.example",
+            mail=mail,
+            now=lambda: later + dt.timedelta(hours=1),
+        )
         assert (third.planned, third.sent) == (0, 0)
     finally:
         ctl.stop()

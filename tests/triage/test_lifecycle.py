@@ -8,13 +8,15 @@ from kpanic.triage.lifecycle import GroupState, LifecycleError, apply, on_crash
 
 
 def fixed(release: str | None = "6.15.3", commit: str | None = None) -> GroupState:
-    return apply(GroupState(), "fixed", who="alice", why="patch merged", release=release,
-                 commit=commit).after
+    return apply(
+        GroupState(), "fixed", who="alice", why="patch merged", release=release, commit=commit
+    ).after
 
 
 def test_change_records_who_why_and_before() -> None:
-    ch = apply(GroupState(), "fixed", who="alice", why="merged", commit="0123abcd",
-               release="6.15.3")
+    ch = apply(
+        GroupState(), "fixed", who="alice", why="merged", commit="0123abcd", release="6.15.3"
+    )
     assert ch.who == "alice" and ch.why == "merged"
     assert ch.before.status == "open"
     assert ch.after.status == "fixed" and ch.after.fix_release == "6.15.3"

@@ -21,8 +21,11 @@ def names(matches) -> list[str]:
 
 
 def test_parses_entries_not_the_preamble(m) -> None:
-    assert [s.name for s in m.subsystems][:3] == ["BTRFS FILE SYSTEM", "DRM DRIVERS",
-                                                  "DRM DRIVERS FOR AMD"]
+    assert [s.name for s in m.subsystems][:3] == [
+        "BTRFS FILE SYSTEM",
+        "DRM DRIVERS",
+        "DRM DRIVERS FOR AMD",
+    ]
     btrfs = m.by_name("BTRFS FILE SYSTEM")
     assert btrfs is not None
     assert btrfs.status == "Maintained"

@@ -32,9 +32,15 @@ T0 = dt.datetime(2026, 12, 3, 8, 0, tzinfo=dt.UTC)
 
 
 def group(gid: int = 1, **kw) -> GroupFacts:
-    base = {"title": f"KASAN: use-after-free Read in f{gid}", "subsystems": ("MAC80211",),
-            "bug_class": "use-after-free", "language": "c", "kernel": "6.15.4",
-            "report_count": 3, "url": f"http://127.0.0.1/groups/{gid}"}
+    base = {
+        "title": f"KASAN: use-after-free Read in f{gid}",
+        "subsystems": ("MAC80211",),
+        "bug_class": "use-after-free",
+        "language": "c",
+        "kernel": "6.15.4",
+        "report_count": 3,
+        "url": f"http://127.0.0.1/groups/{gid}",
+    }
     base.update(kw)
     return GroupFacts(group_id=gid, **base)
 
@@ -69,7 +75,12 @@ def test_escalation_fires_once_on_the_crossing_crash() -> None:
     w = dt.timedelta(hours=1)
     times = [T0 + dt.timedelta(minutes=i) for i in range(5)]
     assert [crossed_threshold(times[: i + 1], 3, w) for i in range(5)] == [
-        False, False, True, False, False]
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
     spread = [T0 + dt.timedelta(hours=i) for i in range(5)]
     assert not any(crossed_threshold(spread[: i + 1], 3, w) for i in range(5))
 
@@ -133,8 +144,9 @@ def test_webhook_failures_say_whether_to_retry(receiver) -> None:
     url, rec = receiver
     d = plan([Event("new-group", group(), T0)], [Rule(1, "all")])[0]
     rec.answers = [503, 429, 410]
-    r503, r429, r410 = (send_webhook(url, "k", body_of(d.payload()), "new-group", 1)
-                        for _ in range(3))
+    r503, r429, r410 = (
+        send_webhook(url, "k", body_of(d.payload()), "new-group", 1) for _ in range(3)
+    )
     assert (r503.ok, r503.final, r503.status) == (False, False, 503)
     assert (r429.final, r410.final) == (False, True)
     dead = send_webhook("http://127.0.0.1:9/none", "k", b"{}", "new-group", 1, timeout=2)
@@ -163,7 +175,7 @@ def test_mail_over_real_smtp() -> None:
         d = plan(events, [Rule(1, "team", subsystem="MAC80211")])[0]
         res = send_mail(settings, "wifi-team@example.org", d.subject(), d.text())
         assert res.ok
-        (sender, rcpts, raw), = inbox.messages
+        ((sender, rcpts, raw),) = inbox.messages
         assert sender == "kpanic@crash.example" and rcpts == ["wifi-team@example.org"]
         msg = message_from_bytes(raw)
         assert msg["Subject"] == "[kpanic] team: 2 events (new-group)"
@@ -178,21 +190,36 @@ def test_mail_over_real_smtp() -> None:
 
 def test_atom_feed_validates_in_a_feed_reader() -> None:
     groups = [
-        FeedGroup(i, f"WARNING in f{i} <b>&", f"http://127.0.0.1/groups/{i}",
-                  T0 + dt.timedelta(hours=i), T0, f"{i} reports; class assertion")
+        FeedGroup(
+            i,
+            f"WARNING in f{i} <b>&",
+            f"http://127.0.0.1/groups/{i}",
+            T0 + dt.timedelta(hours=i),
+            T0,
+            f"{i} reports; class assertion",
+        )
         for i in (3, 2, 1)
     ]
-    data = atom_feed(title="kpanic: groups (subsystem MAC80211)",
-                     self_url="http://127.0.0.1/groups.atom?subsystem=MAC80211",
-                     site_url="http://127.0.0.1/groups?subsystem=MAC80211",
-                     tag_authority="127.0.0.1", groups=groups)
+    data = atom_feed(
+        title="kpanic: groups (subsystem MAC80211)",
+        self_url="http://127.0.0.1/groups.atom?subsystem=MAC80211",
+        site_url="http://127.0.0.1/groups?subsystem=MAC80211",
+        tag_authority="127.0.0.1",
+        groups=groups,
+    )
     feed = feedparser.parse(data)
     assert feed.bozo == 0, feed.get("bozo_exception")
     assert feed.version == "atom10"
-    assert [e.title for e in feed.entries] == ["WARNING in f3 <b>&", "WARNING in f2 <b>&",
-                                               "WARNING in f1 <b>&"]
+    assert [e.title for e in feed.entries] == [
+        "WARNING in f3 <b>&",
+        "WARNING in f2 <b>&",
+        "WARNING in f1 <b>&",
+    ]
     assert feed.entries[0].id == "tag:127.0.0.1,2026:group/3"
     assert feed.feed.updated_parsed[:4] == (2026, 12, 3, 11)
-    empty = feedparser.parse(atom_feed(title="none", self_url="http://x/a", site_url="http://x",
-                                       tag_authority="x", groups=[]))
+    empty = feedparser.parse(
+        atom_feed(
+            title="none", self_url="http://x/a", site_url="http://x", tag_authority="x", groups=[]
+        )
+    )
     assert empty.bozo == 0 and empty.entries == []

@@ -40,10 +40,20 @@ def test_a_maintainers_day(page, tmp_path: Path) -> None:  # type: ignore[no-unt
         auth = {"Authorization": f"Bearer {token}"}
         assert httpx.post(api + "/owners/refresh", headers=auth).status_code == 200
         for rule in (
-            {"name": "rust regressions", "channel": "webhook", "target": hook.url,
-             "secret": SECRET, "events": ["regression"], "subsystem": "RUST"},
-            {"name": "team mail", "channel": "email", "target": "rust-team@example.org",
-             "events": ["regression"]},
+            {
+                "name": "rust regressions",
+                "channel": "webhook",
+                "target": hook.url,
+                "secret": SECRET,
+                "events": ["regression"],
+                "subsystem": "RUST",
+            },
+            {
+                "name": "team mail",
+                "channel": "email",
+                "target": "rust-team@example.org",
+                "events": ["regression"],
+            },
         ):
             assert httpx.post(api + "/rules", json=rule, headers=auth).status_code == 201
 
@@ -94,23 +104,32 @@ def test_a_maintainers_day(page, tmp_path: Path) -> None:  # type: ignore[no-unt
 
         # The dispatcher delivers the regression: one signed webhook, one mail.
         dispatcher_env = {
-            **os.environ, "KPANIC_SMTP_HOST": "127.0.0.1", "KPANIC_SMTP_PORT": str(inbox.port),
-            "KPANIC_SMTP_FROM": "kpanic@crash.example", "KPANIC_MAINTAINERS": str(MAINTAINERS),
+            **os.environ,
+            "KPANIC_SMTP_HOST": "127.0.0.1",
+            "KPANIC_SMTP_PORT": str(inbox.port),
+            "KPANIC_SMTP_FROM": "kpanic@crash.example",
+            "KPANIC_MAINTAINERS": str(MAINTAINERS),
             "KPANIC_BASE_URL": "https://crash.example",
         }
         kpanic = Path(sys.executable).with_name("kpanic")
-        run = subprocess.run([str(kpanic), "notify", "run", "--once", "--db", db_url],
-                             capture_output=True, text=True, env=dispatcher_env, timeout=120)
+        run = subprocess.run(
+            [str(kpanic), "notify", "run", "--once", "--db", db_url],
+            capture_output=True,
+            text=True,
+            env=dispatcher_env,
+            timeout=120,
+        )
         assert run.returncode == 0, run.stderr
         assert "sent 2" in run.stdout, run.stdout
-        (headers, body), = hook.got
+        ((headers, body),) = hook.got
         assert headers["X-Kpanic-Event"] == "regression"
-        assert verify_signature(SECRET, headers["X-Kpanic-Timestamp"], body,
-                                headers["X-Kpanic-Signature-256"])
+        assert verify_signature(
+            SECRET, headers["X-Kpanic-Timestamp"], body, headers["X-Kpanic-Signature-256"]
+        )
         event = json.loads(body)["events"][0]
         assert event["group"]["id"] == gid and event["group"]["kernel"] == "6.16.0"
         assert "fixed in 6.15.3" in event["detail"]
-        mail, = inbox.mails
+        (mail,) = inbox.mails
         assert b"To: rust-team@example.org" in mail and b"Regression" in mail
         assert f"https://crash.example/groups/{gid}".encode() in mail
 

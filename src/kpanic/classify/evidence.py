@@ -36,6 +36,7 @@ class LineList(list[str]):
         super().__init__(lines)
         self.text = "\n".join(self)
 
+
 _HEX = r"(?:0x)?([0-9a-fA-F]{4,16})"
 
 # (pattern with one group: the faulting address; how sure the address is the faulting one)

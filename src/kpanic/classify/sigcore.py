@@ -178,9 +178,7 @@ def collapse_recursion(st: SigState) -> str | None:
                 break
             if out[-1 - period].function != last:
                 continue  # cheap first check before comparing the whole cycle
-            if all(
-                out[-k].function == out[-k - period].function for k in range(1, period + 1)
-            ):
+            if all(out[-k].function == out[-k - period].function for k in range(1, period + 1)):
                 del out[-period:]
                 break
     if len(out) == len(st.frames):
@@ -188,8 +186,6 @@ def collapse_recursion(st: SigState) -> str | None:
     n = len(st.frames) - len(out)
     st.frames = out
     return f"collapsed {n} repeated (recursive) frames"
-
-
 
 
 def no_frames(st: SigState) -> str | None:

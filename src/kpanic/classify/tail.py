@@ -121,7 +121,9 @@ TAIL_KINDS: tuple[TailRow, ...] = (
     ),
     TailRow(
         "lockdep-deadlock",
-        re.compile(r"^(?:print_circular_bug\w*|check_noncircular|print_deadlock_bug|check_deadlock)$"),
+        re.compile(
+            r"^(?:print_circular_bug\w*|check_noncircular|print_deadlock_bug|check_deadlock)$"
+        ),
         re.compile(
             r"\*\*\* DEADLOCK \*\*\*|Possible unsafe locking scenario|the existing dependency chain"
             r"|which lock already depends on the new lock"

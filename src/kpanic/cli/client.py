@@ -336,7 +336,8 @@ def _collect(args: argparse.Namespace) -> int:
     if not root.is_dir():
         what = "not a directory" if root.exists() else "no such directory"
         raise KpanicError(f"--root {root}: {what}")
-    since = sources.parse_since(args.since or cfg.since) if (args.since or cfg.since) else None
+    since_text: str | None = args.since or cfg.since
+    since = sources.parse_since(since_text) if since_text else None
     send = args.send or cfg.send
     if send and args.dismiss:
         raise KpanicError("--send and --dismiss exclude each other")

@@ -163,8 +163,9 @@ def decode_input(item: str, stdin: BinaryIO) -> dict[str, Any]:
         result = decode_payload(payload)
     except (KpanicError, OSError) as exc:
         record["error"] = str(exc)
-        if getattr(exc, "foreign", None):  # other QR codes read: shown, never as the log
-            record["foreign"] = exc.foreign  # type: ignore[attr-defined]
+        foreign = getattr(exc, "foreign", None)
+        if foreign:  # other QR codes read: shown, never as the log
+            record["foreign"] = foreign
         return record
     record.update(
         ok=True,
@@ -220,7 +221,7 @@ def _label(item: str) -> str:
 
 
 def _metadata(record: dict[str, Any]) -> str:
-    """"kernel 6.15.0, arch x86_64, distribution debian" from the URL's parameters."""
+    """ "kernel 6.15.0, arch x86_64, distribution debian" from the URL's parameters."""
     parts = [
         f"{label} {record[key]}"
         for key, label in (("kernel", "kernel"), ("arch", "arch"), ("distro", "distribution"))

@@ -27,17 +27,23 @@ from kpanic.triage.rules import EVENT_KINDS
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="URL", default=None,
-                        help="database URL (default: $KPANIC_DATABASE_URL or SQLite)")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="database URL (default: $KPANIC_DATABASE_URL or SQLite)",
+    )
 
 
 def _add_who(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--who", default=None,
-                        help="who makes the change (default: $KPANIC_USER or the login name)")
+    parser.add_argument(
+        "--who", default=None, help="who makes the change (default: $KPANIC_USER or the login name)"
+    )
 
 
-def _subcommands(sub: argparse._SubParsersAction[Any], name: str, help_text: str,
-                 dest: str) -> argparse._SubParsersAction[Any]:
+def _subcommands(
+    sub: argparse._SubParsersAction[Any], name: str, help_text: str, dest: str
+) -> argparse._SubParsersAction[Any]:
     """The sub-commands of ``kpanic NAME``, created or (for ``group``) extended."""
     parser = sub.choices.get(name)
     if parser is None:
@@ -53,8 +59,9 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     grp = _subcommands(sub, "group", "crash groups", "group_command")
     p = grp.add_parser("status", help="set a group's status (open, fixed, invalid, duplicate)")
     p.add_argument("group_id", type=int, help="the group's id")
-    p.add_argument("status", choices=("open", "fixed", "invalid", "duplicate"),
-                   help="the new status")
+    p.add_argument(
+        "status", choices=("open", "fixed", "invalid", "duplicate"), help="the new status"
+    )
     p.add_argument("--release", help="fixed: the first kernel release with the fix")
     p.add_argument("--commit", help="fixed: the fix commit")
     p.add_argument("--reason", help="invalid: why")
@@ -82,11 +89,16 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     _add_db(p)
     p.set_defaults(handler=_group_show)
 
-    own = _subcommands(sub, "owners", "subsystems of groups from a MAINTAINERS file",
-                       "owners_command")
+    own = _subcommands(
+        sub, "owners", "subsystems of groups from a MAINTAINERS file", "owners_command"
+    )
     p = own.add_parser("refresh", help="recompute every group's subsystems")
-    p.add_argument("--maintainers", type=Path, default=None,
-                   help="the kernel MAINTAINERS file (default: $KPANIC_MAINTAINERS)")
+    p.add_argument(
+        "--maintainers",
+        type=Path,
+        default=None,
+        help="the kernel MAINTAINERS file (default: $KPANIC_MAINTAINERS)",
+    )
     _add_db(p)
     p.set_defaults(handler=_owners_refresh)
 
@@ -95,16 +107,26 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("channel", choices=("webhook", "email"), help="how the rule delivers")
     p.add_argument("target", help="webhook URL or mail address")
     p.add_argument("--name", default="", help="a name for the rule")
-    p.add_argument("--secret-file", type=Path,
-                   help="webhook: file holding the HMAC secret (at least 16 characters)")
-    p.add_argument("--events", default=",".join(EVENT_KINDS),
-                   help=f"comma list of {', '.join(EVENT_KINDS)} (default: all)")
+    p.add_argument(
+        "--secret-file",
+        type=Path,
+        help="webhook: file holding the HMAC secret (at least 16 characters)",
+    )
+    p.add_argument(
+        "--events",
+        default=",".join(EVENT_KINDS),
+        help=f"comma list of {', '.join(EVENT_KINDS)} (default: all)",
+    )
     p.add_argument("--subsystem", help="only groups of this MAINTAINERS subsystem")
     p.add_argument("--class", dest="bug_class", help="only groups of this bug class")
     p.add_argument("--language", help="only groups whose faulting code is c or rust")
     p.add_argument("--kernel", dest="kernel_prefix", help="kernel release prefix, e.g. 6.12")
-    p.add_argument("--threshold", type=int, default=0,
-                   help="escalation: crashes within --window (0: no escalation events)")
+    p.add_argument(
+        "--threshold",
+        type=int,
+        default=0,
+        help="escalation: crashes within --window (0: no escalation events)",
+    )
     p.add_argument("--window", type=int, default=3600, help="escalation window in seconds")
     _add_who(p)
     _add_db(p)
@@ -120,13 +142,23 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     notify = _subcommands(sub, "notify", "the notification dispatcher", "notify_command")
     p = notify.add_parser("run", help="send notifications every --interval seconds")
     p.add_argument("--once", action="store_true", help="one round, then exit")
-    p.add_argument("--interval", type=int, default=None,
-                   help="seconds between rounds: the digest interval (default: "
-                        "$KPANIC_NOTIFY_INTERVAL or 60)")
-    p.add_argument("--base-url", default=None,
-                   help="the service's public URL for links (default: $KPANIC_BASE_URL)")
-    p.add_argument("--maintainers", type=Path, default=None,
-                   help="give new groups owners before planning (default: $KPANIC_MAINTAINERS)")
+    p.add_argument(
+        "--interval",
+        type=int,
+        default=None,
+        help="seconds between rounds: the digest interval (default: $KPANIC_NOTIFY_INTERVAL or 60)",
+    )
+    p.add_argument(
+        "--base-url",
+        default=None,
+        help="the service's public URL for links (default: $KPANIC_BASE_URL)",
+    )
+    p.add_argument(
+        "--maintainers",
+        type=Path,
+        default=None,
+        help="give new groups owners before planning (default: $KPANIC_MAINTAINERS)",
+    )
     _add_db(p)
     p.set_defaults(handler=_notify_run)
 
@@ -155,9 +187,17 @@ def _group_status(args: argparse.Namespace) -> int:
 
     with _repo(args) as repo:
         try:
-            change = change_status(repo, args.group_id, args.status, who=_who(args),
-                                   why=args.why, commit=args.commit, release=args.release,
-                                   reason=args.reason, duplicate_of=args.duplicate_of)
+            change = change_status(
+                repo,
+                args.group_id,
+                args.status,
+                who=_who(args),
+                why=args.why,
+                commit=args.commit,
+                release=args.release,
+                reason=args.reason,
+                duplicate_of=args.duplicate_of,
+            )
         except LifecycleError as exc:
             raise KpanicError(str(exc)) from None
     print(f"group {args.group_id}: {change.summary()}")
@@ -236,11 +276,21 @@ def _rule_add(args: argparse.Namespace) -> int:
             raise KpanicError(f"cannot read {args.secret_file}: {exc.strerror}") from None
     events = [e.strip() for e in args.events.split(",") if e.strip()]
     with _repo(args) as repo, write_session(repo.engine) as s:
-        row = create_rule(s, name=args.name, channel=args.channel, target=args.target,
-                          who=_who(args), events=events, subsystem=args.subsystem,
-                          bug_class=args.bug_class, language=args.language,
-                          kernel_prefix=args.kernel_prefix, threshold=args.threshold,
-                          window_s=args.window, secret=secret)
+        row = create_rule(
+            s,
+            name=args.name,
+            channel=args.channel,
+            target=args.target,
+            who=_who(args),
+            events=events,
+            subsystem=args.subsystem,
+            bug_class=args.bug_class,
+            language=args.language,
+            kernel_prefix=args.kernel_prefix,
+            threshold=args.threshold,
+            window_s=args.window,
+            secret=secret,
+        )
         rule_id, name = row.id, row.name
     print(f"rule {rule_id} added: {name}")
     return 0
@@ -253,13 +303,22 @@ def _rule_list(args: argparse.Namespace) -> int:
     with _repo(args) as repo, read_session(repo.engine) as s:
         rules = list_rules(s)
     for r in rules:
-        scope = [f"{k}={v}" for k, v in (("subsystem", r.subsystem), ("class", r.bug_class),
-                                          ("language", r.language), ("kernel", r.kernel_prefix))
-                 if v]
+        scope = [
+            f"{k}={v}"
+            for k, v in (
+                ("subsystem", r.subsystem),
+                ("class", r.bug_class),
+                ("language", r.language),
+                ("kernel", r.kernel_prefix),
+            )
+            if v
+        ]
         if r.threshold:
             scope.append(f"threshold={r.threshold}/{r.window_s}s")
-        print(f"{r.id}\t{r.name}\t{r.channel} {r.target}\t{','.join(r.events)}\t"
-              f"{' '.join(scope) or 'all groups'}" + ("" if r.enabled else "\t(disabled)"))
+        print(
+            f"{r.id}\t{r.name}\t{r.channel} {r.target}\t{','.join(r.events)}\t"
+            f"{' '.join(scope) or 'all groups'}" + ("" if r.enabled else "\t(disabled)")
+        )
     if not rules:
         print("no rules")
     return 0
@@ -294,6 +353,13 @@ def _notify_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     with _repo(args) as repo:
-        run_loop(repo, settings, stop, interval=interval, once=args.once,
-                 maintainers=maintainers, report=lambda r: print(r.line(), flush=True))
+        run_loop(
+            repo,
+            settings,
+            stop,
+            interval=interval,
+            once=args.once,
+            maintainers=maintainers,
+            report=lambda r: print(r.line(), flush=True),
+        )
     return 0

@@ -8,7 +8,6 @@ failure is a :class:`~kpanic.errors.KpanicError` whose HTTP status is in
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 

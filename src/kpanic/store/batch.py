@@ -197,10 +197,14 @@ class BatchWriteMixin(WriteMixin):
         self._update_groups(s, touched)
         self._upsert_counts(s, facets, daily)
         self._prune_groups(s, sorted(touched))
-        triage.on_ingested(s, [
-            triage.IngestedCrash(gid, gid in created, p.kernel, when)
-            for gid, items in touched.items() for when, _rid, p in items
-        ])
+        triage.on_ingested(
+            s,
+            [
+                triage.IngestedCrash(gid, gid in created, p.kernel, when)
+                for gid, items in touched.items()
+                for when, _rid, p in items
+            ],
+        )
 
     def _update_groups(
         self,

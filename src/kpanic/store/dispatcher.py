@@ -34,13 +34,19 @@ class Round:
 
     def line(self) -> str:
         r = self.result
-        text = (f"{self.started:%Y-%m-%dT%H:%M:%SZ} planned {r.planned}, sent {r.sent}, "
-                f"retrying {r.retrying}, failed {r.failed}")
+        text = (
+            f"{self.started:%Y-%m-%dT%H:%M:%SZ} planned {r.planned}, sent {r.sent}, "
+            f"retrying {r.retrying}, failed {r.failed}"
+        )
         return text + (f", owners for {self.owned} groups" if self.owned else "")
 
 
-def one_round(repo: Repository, settings: TriageSettings, maintainers: Maintainers | None,
-              since: dt.datetime | None) -> Round:
+def one_round(
+    repo: Repository,
+    settings: TriageSettings,
+    maintainers: Maintainers | None,
+    since: dt.datetime | None,
+) -> Round:
     started = dt.datetime.now(dt.UTC)
     owned = 0
     if maintainers is not None:
@@ -52,9 +58,16 @@ def one_round(repo: Repository, settings: TriageSettings, maintainers: Maintaine
     return Round(started, result, owned)
 
 
-def run_loop(repo: Repository, settings: TriageSettings, stop: threading.Event, *,
-             interval: float, once: bool = False, maintainers: Maintainers | None = None,
-             report: Callable[[Round], None] = lambda r: None) -> None:
+def run_loop(
+    repo: Repository,
+    settings: TriageSettings,
+    stop: threading.Event,
+    *,
+    interval: float,
+    once: bool = False,
+    maintainers: Maintainers | None = None,
+    report: Callable[[Round], None] = lambda r: None,
+) -> None:
     """Rounds every ``interval`` seconds until ``stop`` is set (or one round with ``once``)."""
     since: dt.datetime | None = None
     while True:

@@ -64,9 +64,13 @@ def _facts(s: Session, ev: NotifyEvent, base_url: str, cache: dict[int, GroupFac
     if ev.group_id not in cache:
         g = s.get(CrashGroup, ev.group_id)
         t = s.get(GroupTriage, ev.group_id)
-        subs = tuple(s.scalars(select(GroupSubsystem.subsystem)
-                               .where(GroupSubsystem.group_id == ev.group_id)
-                               .order_by(GroupSubsystem.rank)))
+        subs = tuple(
+            s.scalars(
+                select(GroupSubsystem.subsystem)
+                .where(GroupSubsystem.group_id == ev.group_id)
+                .order_by(GroupSubsystem.rank)
+            )
+        )
         cache[ev.group_id] = GroupFacts(
             group_id=ev.group_id,
             title=g.title if g else f"group {ev.group_id}",
@@ -83,8 +87,12 @@ def _facts(s: Session, ev: NotifyEvent, base_url: str, cache: dict[int, GroupFac
 
 def _plan(engine: Engine, now: dt.datetime, base_url: str) -> int:
     with write_session(engine) as s:
-        q = (select(NotifyEvent).where(NotifyEvent.at <= now)
-             .order_by(NotifyEvent.at, NotifyEvent.id).limit(10_000))
+        q = (
+            select(NotifyEvent)
+            .where(NotifyEvent.at <= now)
+            .order_by(NotifyEvent.at, NotifyEvent.id)
+            .limit(10_000)
+        )
         if s.get_bind().dialect.name == "postgresql":
             # Two dispatchers must not plan the same events twice (SQLite: one writer).
             q = q.with_for_update(skip_locked=True)
@@ -93,13 +101,24 @@ def _plan(engine: Engine, now: dt.datetime, base_url: str) -> int:
             return 0
         rows = list(s.scalars(select(NotifyRule).where(NotifyRule.enabled.is_(True))))
         cache: dict[int, GroupFacts] = {}
-        evs = [Event(e.kind, _facts(s, e, base_url, cache), e.at, e.detail)  # type: ignore[arg-type]
-               for e in events]
+        evs = [
+            Event(e.kind, _facts(s, e, base_url, cache), e.at, e.detail)  # type: ignore[arg-type]
+            for e in events
+        ]
         n = 0
         for d in plan(evs, [rule_of(r) for r in rows]):
-            s.add(NotifyOutbox(rule_id=d.rule.id, created_at=now, due_at=now, state="pending",
-                               attempts=0, subject=d.subject(), payload=d.payload(),
-                               text=d.text()))
+            s.add(
+                NotifyOutbox(
+                    rule_id=d.rule.id,
+                    created_at=now,
+                    due_at=now,
+                    state="pending",
+                    attempts=0,
+                    subject=d.subject(),
+                    payload=d.payload(),
+                    text=d.text(),
+                )
+            )
             n += 1
         s.execute(delete(NotifyEvent).where(NotifyEvent.id.in_([e.id for e in events])))
         return n
@@ -107,9 +126,12 @@ def _plan(engine: Engine, now: dt.datetime, base_url: str) -> int:
 
 def _claim(engine: Engine, now: dt.datetime, limit: int) -> list[tuple[int, int]]:
     with write_session(engine) as s:
-        q = (select(NotifyOutbox).where(NotifyOutbox.state == "pending",
-                                        NotifyOutbox.due_at <= now)
-             .order_by(NotifyOutbox.due_at).limit(limit))
+        q = (
+            select(NotifyOutbox)
+            .where(NotifyOutbox.state == "pending", NotifyOutbox.due_at <= now)
+            .order_by(NotifyOutbox.due_at)
+            .limit(limit)
+        )
         if s.get_bind().dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
         claimed = []
@@ -146,8 +168,15 @@ def dispatch(
             m = s.get(NotifyOutbox, outbox_id)
             if m is None:
                 continue
-            s.add(NotifyAttempt(outbox_id=outbox_id, at=now(), ok=result.ok,
-                                status=result.status, answer=result.answer[:500]))
+            s.add(
+                NotifyAttempt(
+                    outbox_id=outbox_id,
+                    at=now(),
+                    ok=result.ok,
+                    status=result.status,
+                    answer=result.answer[:500],
+                )
+            )
             m.last_status, m.last_answer = result.status, result.answer[:500]
             if result.ok:
                 m.state, m.sent_at = "sent", now()
@@ -166,9 +195,17 @@ def dispatch(
     return DispatchResult(planned, sent, retrying, failed)
 
 
-def _send(channel: str, target: str, secret: str, payload: dict[str, object], subject: str,
-          text: str, outbox_id: int, mail: MailSettings | None,
-          client: httpx.Client | None) -> AttemptResult:
+def _send(
+    channel: str,
+    target: str,
+    secret: str,
+    payload: dict[str, object],
+    subject: str,
+    text: str,
+    outbox_id: int,
+    mail: MailSettings | None,
+    client: httpx.Client | None,
+) -> AttemptResult:
     if channel == "webhook":
         event = "digest" if payload.get("digest") else _first_kind(payload)
         return send_webhook(target, secret, body_of(payload), event, outbox_id, client=client)

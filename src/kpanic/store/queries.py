@@ -121,7 +121,7 @@ class QueryMixin(RepositoryBase):
         """
         f = filters or Filters()
         page, per_page = _clamp_page(page, per_page)
-        sort_col = {
+        sort_col: Any = {
             "last_seen": CrashGroup.last_seen,
             "first_seen": CrashGroup.first_seen,
             "count": CrashGroup.report_count,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from kpanic.errors import KpanicError
 from kpanic.store.db import write_session
@@ -178,8 +179,14 @@ def triage_info(s: Session, group_id: int, *, history: int = 200) -> TriageInfo:
 def _row(s: Session, group_id: int) -> GroupTriage:
     row = s.get(GroupTriage, group_id, with_for_update=_pg(s))
     if row is None:
-        row = GroupTriage(group_id=group_id, status="open", regressed=False, before_fix=0,
-                          unplaced=0, updated_at=_now())
+        row = GroupTriage(
+            group_id=group_id,
+            status="open",
+            regressed=False,
+            before_fix=0,
+            unplaced=0,
+            updated_at=_now(),
+        )
         s.add(row)
         s.flush()
     return row
@@ -189,10 +196,27 @@ def _pg(s: Session) -> bool:
     return s.get_bind().dialect.name == "postgresql"
 
 
-def _audit(s: Session, group_id: int, who: str, action: str, summary: str, why: str = "",
-           detail: dict[str, Any] | None = None, at: dt.datetime | None = None) -> None:
-    s.add(GroupEvent(group_id=group_id, at=at or _now(), who=who[:128], action=action,
-                     summary=summary[:500], why=why, detail=detail))
+def _audit(
+    s: Session,
+    group_id: int,
+    who: str,
+    action: str,
+    summary: str,
+    why: str = "",
+    detail: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> None:
+    s.add(
+        GroupEvent(
+            group_id=group_id,
+            at=at or _now(),
+            who=who[:128],
+            action=action,
+            summary=summary[:500],
+            why=why,
+            detail=detail,
+        )
+    )
 
 
 def change_status(
@@ -215,8 +239,17 @@ def change_status(
         _group_or_404(s, group_id)
         row = _row(s, group_id)
         before = _state(row)
-        change = apply(before, status, who=who, why=why, group_id=group_id, commit=commit,
-                       release=release, reason=reason, duplicate_of=duplicate_of)
+        change = apply(
+            before,
+            status,
+            who=who,
+            why=why,
+            group_id=group_id,
+            commit=commit,
+            release=release,
+            reason=reason,
+            duplicate_of=duplicate_of,
+        )
         after = change.after
         if after.status == "duplicate":
             assert after.duplicate_of is not None
@@ -242,10 +275,21 @@ def change_status(
         if not after.regressed:
             row.regressed_at = None
         row.updated_at = change.at
-        _audit(s, group_id, who, "status", change.summary(), change.why,
-               {"status": after.status, "commit": after.fix_commit,
-                "release": after.fix_release, "duplicate_of": after.duplicate_of},
-               at=change.at)
+        _audit(
+            s,
+            group_id,
+            who,
+            "status",
+            change.summary(),
+            change.why,
+            {
+                "status": after.status,
+                "commit": after.fix_commit,
+                "release": after.fix_release,
+                "duplicate_of": after.duplicate_of,
+            },
+            at=change.at,
+        )
         if before.status != after.status:
             _notify(s, "status", group_id, None, change.summary(), change.at)
     return change
@@ -284,8 +328,9 @@ def _undo_duplicate(repo: Repository, s: Session, group_id: int, target_id: int)
         repo._recompute_group(s, target_id)
 
 
-def assign(repo: Repository, group_id: int, assignee: str | None, *, who: str,
-           why: str = "") -> None:
+def assign(
+    repo: Repository, group_id: int, assignee: str | None, *, who: str, why: str = ""
+) -> None:
     _clean(assignee, who, why)
     name = (assignee or "").strip()[:128] or None
     with write_session(repo.engine) as s:
@@ -301,13 +346,19 @@ def assign(repo: Repository, group_id: int, assignee: str | None, *, who: str,
 # (kind, URL pattern, why): the first match names the link; the kind decides the icon and
 # whether the title is a commit subject.
 _LINK_KINDS: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    ("commit", re.compile(r"/(?:commit|commits|-/commit)/[0-9a-f]{7,40}\b|[?&;]id=[0-9a-f]{7,40}"),
-     "git web views: git.kernel.org cgit (?id=), GitHub and GitLab (/commit/)"),
+    (
+        "commit",
+        re.compile(r"/(?:commit|commits|-/commit)/[0-9a-f]{7,40}\b|[?&;]id=[0-9a-f]{7,40}"),
+        "git web views: git.kernel.org cgit (?id=), GitHub and GitLab (/commit/)",
+    ),
     ("lore", re.compile(r"^https?://(?:lore|lkml)\.kernel\.org/"), "mailing-list threads"),
     ("bugzilla", re.compile(r"/show_bug\.cgi\?id=\d+|bugzilla\."), "Bugzilla instances"),
     ("gitlab", re.compile(r"gitlab\.[^/]+/.+/-/issues/\d+|/-/issues/\d+"), "GitLab issues"),
-    ("github", re.compile(r"^https?://github\.com/[^/]+/[^/]+/(?:issues|pull)/\d+"),
-     "GitHub issues and pull requests"),
+    (
+        "github",
+        re.compile(r"^https?://github\.com/[^/]+/[^/]+/(?:issues|pull)/\d+"),
+        "GitHub issues and pull requests",
+    ),
 )
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
@@ -327,8 +378,14 @@ def add_link(repo: Repository, group_id: int, url: str, *, who: str, title: str 
     kind = link_kind(u)
     with write_session(repo.engine) as s:
         _group_or_404(s, group_id)
-        link = GroupLink(group_id=group_id, kind=kind, url=u, title=title.strip()[:500],
-                         added_by=who[:128], added_at=_now())
+        link = GroupLink(
+            group_id=group_id,
+            kind=kind,
+            url=u,
+            title=title.strip()[:500],
+            added_by=who[:128],
+            added_at=_now(),
+        )
         s.add(link)
         s.flush()
         label = f"{kind} link added" + (f": {link.title}" if link.title else "")
@@ -373,12 +430,19 @@ def set_owners(s: Session, group_id: int, matches: Sequence[Match]) -> None:
         if m.subsystem.name in seen:
             continue
         seen.add(m.subsystem.name)
-        s.add(GroupSubsystem(group_id=group_id, subsystem=m.subsystem.name[:200], rank=rank,
-                             reason=m.reason[:500]))
+        s.add(
+            GroupSubsystem(
+                group_id=group_id,
+                subsystem=m.subsystem.name[:200],
+                rank=rank,
+                reason=m.reason[:500],
+            )
+        )
 
 
-def assign_owners(repo: Repository, maintainers: Maintainers,
-                  group_ids: Iterable[int] | None = None) -> int:
+def assign_owners(
+    repo: Repository, maintainers: Maintainers, group_ids: Iterable[int] | None = None
+) -> int:
     """Recompute the subsystems of the given groups (all when None) from each group's newest
     report; returns how many groups have owners."""
     owned = 0
@@ -470,16 +534,29 @@ def on_ingested(s: Session, crashes: Sequence[IngestedCrash]) -> dict[int, Effec
             row.regressed_at = c.received_at
             row.updated_at = c.received_at
             detail = f"fixed in {fix}, crashed again on {c.kernel}"
-            _audit(s, c.group_id, "kpanic", "regressed", "regressed", detail,
-                   {"fix_release": fix, "kernel": c.kernel}, at=c.received_at)
+            _audit(
+                s,
+                c.group_id,
+                "kpanic",
+                "regressed",
+                "regressed",
+                detail,
+                {"fix_release": fix, "kernel": c.kernel},
+                at=c.received_at,
+            )
             _notify(s, "regression", c.group_id, c.kernel, detail, c.received_at)
     escalating = [r for r in rules if r.threshold > 0 and "escalation" in r.events]
     for rule in escalating:
         for gid in ids:
             if _crossed(s, gid, rule, [c for c in crashes if c.group_id == gid]):
-                _notify(s, "escalation", gid, None,
-                        f"{rule.threshold} crashes within {rule.window_s // 60} min",
-                        max(c.received_at for c in crashes if c.group_id == gid))
+                _notify(
+                    s,
+                    "escalation",
+                    gid,
+                    None,
+                    f"{rule.threshold} crashes within {rule.window_s // 60} min",
+                    max(c.received_at for c in crashes if c.group_id == gid),
+                )
     return effects
 
 
@@ -488,10 +565,14 @@ def _crossed(s: Session, gid: int, rule: NotifyRule, batch: Sequence[IngestedCra
         return False
     newest = max(c.received_at for c in batch)
     since = newest - dt.timedelta(seconds=rule.window_s)
-    count = s.scalar(
-        select(func.count()).select_from(Report)
-        .where(Report.group_id == gid, Report.received_at > since)
-    ) or 0
+    count = (
+        s.scalar(
+            select(func.count())
+            .select_from(Report)
+            .where(Report.group_id == gid, Report.received_at > since)
+        )
+        or 0
+    )
     before = count - len(batch)
     return before < rule.threshold <= count
 
@@ -500,8 +581,9 @@ def _enabled_rules(s: Session) -> list[NotifyRule]:
     return list(s.scalars(select(NotifyRule).where(NotifyRule.enabled.is_(True))))
 
 
-def _notify(s: Session, kind: EventKind, group_id: int, kernel: str | None, detail: str,
-            at: dt.datetime) -> None:
+def _notify(
+    s: Session, kind: EventKind, group_id: int, kernel: str | None, detail: str, at: dt.datetime
+) -> None:
     s.add(NotifyEvent(kind=kind, group_id=group_id, kernel=kernel, detail=detail[:500], at=at))
 
 
@@ -541,12 +623,22 @@ def create_rule(
         raise KpanicError("channel must be webhook or email")
     if not 0 <= threshold <= 1_000_000 or not 60 <= window_s <= 30 * 86400:
         raise KpanicError("threshold 0..1,000,000; window 60 s .. 30 days")
-    rule = NotifyRule(name=name.strip()[:128] or channel, events=",".join(kinds),
-                      subsystem=subsystem or None, bug_class=bug_class or None,
-                      language=language or None, kernel_prefix=kernel_prefix or None,
-                      threshold=threshold, window_s=window_s, channel=channel,
-                      target=target.strip(), secret=secret, enabled=True, created_by=who[:128],
-                      created_at=_now())
+    rule = NotifyRule(
+        name=name.strip()[:128] or channel,
+        events=",".join(kinds),
+        subsystem=subsystem or None,
+        bug_class=bug_class or None,
+        language=language or None,
+        kernel_prefix=kernel_prefix or None,
+        threshold=threshold,
+        window_s=window_s,
+        channel=channel,
+        target=target.strip(),
+        secret=secret,
+        enabled=True,
+        created_by=who[:128],
+        created_at=_now(),
+    )
     s.add(rule)
     s.flush()
     return rule
@@ -554,10 +646,17 @@ def create_rule(
 
 def rule_of(row: NotifyRule) -> Rule:
     kinds = frozenset(k for k in row.events.split(",") if k in EVENT_KINDS)
-    return Rule(id=row.id, name=row.name, events=kinds,  # type: ignore[arg-type]
-                subsystem=row.subsystem, bug_class=row.bug_class, language=row.language,
-                kernel_prefix=row.kernel_prefix, threshold=row.threshold,
-                window=dt.timedelta(seconds=row.window_s))
+    return Rule(
+        id=row.id,
+        name=row.name,
+        events=kinds,  # type: ignore[arg-type]
+        subsystem=row.subsystem,
+        bug_class=row.bug_class,
+        language=row.language,
+        kernel_prefix=row.kernel_prefix,
+        threshold=row.threshold,
+        window=dt.timedelta(seconds=row.window_s),
+    )
 
 
 @dataclass(frozen=True)
@@ -598,11 +697,21 @@ class DeliveryInfo:
 
 def rule_info(row: NotifyRule) -> RuleInfo:
     return RuleInfo(
-        id=row.id, name=row.name, events=tuple(k for k in row.events.split(",") if k),
-        subsystem=row.subsystem, bug_class=row.bug_class, language=row.language,
-        kernel_prefix=row.kernel_prefix, threshold=row.threshold, window_s=row.window_s,
-        channel=row.channel, target=row.target, has_secret=bool(row.secret),
-        enabled=row.enabled, created_by=row.created_by, created_at=row.created_at,
+        id=row.id,
+        name=row.name,
+        events=tuple(k for k in row.events.split(",") if k),
+        subsystem=row.subsystem,
+        bug_class=row.bug_class,
+        language=row.language,
+        kernel_prefix=row.kernel_prefix,
+        threshold=row.threshold,
+        window_s=row.window_s,
+        channel=row.channel,
+        target=row.target,
+        has_secret=bool(row.secret),
+        enabled=row.enabled,
+        created_by=row.created_by,
+        created_at=row.created_at,
     )
 
 
@@ -628,17 +737,36 @@ def rule_deliveries(s: Session, rule_id: int, *, limit: int = 50) -> list[Delive
 
     if s.get(NotifyRule, rule_id) is None:
         raise TriageNotFound(f"no such rule: {rule_id}")
-    msgs = list(s.scalars(select(NotifyOutbox).where(NotifyOutbox.rule_id == rule_id)
-                          .order_by(NotifyOutbox.id.desc()).limit(limit)))
+    msgs = list(
+        s.scalars(
+            select(NotifyOutbox)
+            .where(NotifyOutbox.rule_id == rule_id)
+            .order_by(NotifyOutbox.id.desc())
+            .limit(limit)
+        )
+    )
     attempts: dict[int, list[tuple[dt.datetime, bool, int | None, str]]] = {}
     if msgs:
-        for a in s.scalars(select(NotifyAttempt)
-                           .where(NotifyAttempt.outbox_id.in_([m.id for m in msgs]))
-                           .order_by(NotifyAttempt.id.desc())):
+        for a in s.scalars(
+            select(NotifyAttempt)
+            .where(NotifyAttempt.outbox_id.in_([m.id for m in msgs]))
+            .order_by(NotifyAttempt.id.desc())
+        ):
             attempts.setdefault(a.outbox_id, []).append((a.at, a.ok, a.status, a.answer))
-    return [DeliveryInfo(m.id, m.created_at, m.state, m.attempts, m.subject, m.last_status,
-                         m.last_answer, m.sent_at, tuple(attempts.get(m.id, ())))
-            for m in msgs]
+    return [
+        DeliveryInfo(
+            m.id,
+            m.created_at,
+            m.state,
+            m.attempts,
+            m.subject,
+            m.last_status,
+            m.last_answer,
+            m.sent_at,
+            tuple(attempts.get(m.id, ())),
+        )
+        for m in msgs
+    ]
 
 
 def groups_needing_owners(s: Session, since: dt.datetime | None, *, limit: int = 1000) -> list[int]:
@@ -647,7 +775,7 @@ def groups_needing_owners(s: Session, since: dt.datetime | None, *, limit: int =
     subsystems)."""
     owned = select(GroupSubsystem.group_id)
     pending = select(NotifyEvent.group_id)
-    cond = CrashGroup.id.in_(pending)
+    cond: ColumnElement[bool] = CrashGroup.id.in_(pending)
     if since is not None:
         cond = cond | (CrashGroup.first_seen >= since)
     q = select(CrashGroup.id).where(cond, CrashGroup.id.not_in(owned)).limit(limit)

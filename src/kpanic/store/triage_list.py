@@ -76,23 +76,30 @@ def group_conditions(engine: Engine, f: Any) -> list[ColumnElement[bool]]:
         if status not in STATUSES:
             raise KpanicError(f"unknown status {status!r}: use {', '.join(STATUSES)}")
         if status == "open":
-            conds.append(CrashGroup.id.not_in(
-                select(GroupTriage.group_id).where(GroupTriage.status != "open")))
+            conds.append(
+                CrashGroup.id.not_in(
+                    select(GroupTriage.group_id).where(GroupTriage.status != "open")
+                )
+            )
         else:
-            conds.append(CrashGroup.id.in_(
-                select(GroupTriage.group_id).where(GroupTriage.status == status)))
+            conds.append(
+                CrashGroup.id.in_(select(GroupTriage.group_id).where(GroupTriage.status == status))
+            )
     subsystem = getattr(f, "subsystem", None)
     if subsystem:
-        conds.append(CrashGroup.id.in_(
-            select(GroupSubsystem.group_id).where(GroupSubsystem.subsystem == subsystem)))
+        conds.append(
+            CrashGroup.id.in_(
+                select(GroupSubsystem.group_id).where(GroupSubsystem.subsystem == subsystem)
+            )
+        )
     assignee = getattr(f, "assignee", None)
     if assignee:
-        conds.append(CrashGroup.id.in_(
-            select(GroupTriage.group_id).where(GroupTriage.assignee == assignee)))
+        conds.append(
+            CrashGroup.id.in_(select(GroupTriage.group_id).where(GroupTriage.assignee == assignee))
+        )
     regressed = getattr(f, "regressed", None)
     if regressed is not None:
-        hit = CrashGroup.id.in_(
-            select(GroupTriage.group_id).where(GroupTriage.regressed.is_(True)))
+        hit = CrashGroup.id.in_(select(GroupTriage.group_id).where(GroupTriage.regressed.is_(True)))
         conds.append(hit if regressed else ~hit)
     new_since = getattr(f, "new_since", None)
     if new_since is not None:
@@ -116,7 +123,7 @@ def report_conditions(engine: Engine, f: Any) -> list[ColumnElement[bool]]:
 def _prefix_match(release: str, prefix: str) -> bool:
     if not release.startswith(prefix):
         return False
-    rest = release[len(prefix):]
+    rest = release[len(prefix) :]
     return not rest or not rest[0].isdigit()
 
 
@@ -130,8 +137,7 @@ def first_release_groups(s: Session, release: str) -> list[int]:
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # index range scan instead of LIKE
     candidates = (
         select(GroupFacet.group_id)
-        .where(GroupFacet.facet == "kernel", GroupFacet.value >= prefix,
-               GroupFacet.value < upper)
+        .where(GroupFacet.facet == "kernel", GroupFacet.value >= prefix, GroupFacet.value < upper)
         .distinct()
         .limit(FIRST_RELEASE_CAP + 1)
     )
@@ -139,14 +145,16 @@ def first_release_groups(s: Session, release: str) -> list[int]:
     if len(ids) > FIRST_RELEASE_CAP:
         raise KpanicError(
             f"release {prefix!r} matches more than {FIRST_RELEASE_CAP} groups: give a longer "
-            "release (e.g. 6.16.2 instead of 6)")
+            "release (e.g. 6.16.2 instead of 6)"
+        )
     if not ids:
         return []
     kernels: dict[int, list[str]] = {}
     for chunk in range(0, len(ids), 1000):
         rows = s.execute(
-            select(GroupFacet.group_id, GroupFacet.value)
-            .where(GroupFacet.facet == "kernel", GroupFacet.group_id.in_(ids[chunk:chunk + 1000]))
+            select(GroupFacet.group_id, GroupFacet.value).where(
+                GroupFacet.facet == "kernel", GroupFacet.group_id.in_(ids[chunk : chunk + 1000])
+            )
         ).all()
         for gid, value in rows:
             kernels.setdefault(int(gid), []).append(str(value))
@@ -212,8 +220,9 @@ def badges(s: Session, group_ids: Sequence[int]) -> dict[int, ListBadge]:
     ids = list(group_ids)[:1000]
     if not ids:
         return {}
-    rows = {r.group_id: r for r in s.scalars(
-        select(GroupTriage).where(GroupTriage.group_id.in_(ids)))}
+    rows = {
+        r.group_id: r for r in s.scalars(select(GroupTriage).where(GroupTriage.group_id.in_(ids)))
+    }
     subs: dict[int, list[str]] = {}
     for gid, name in s.execute(
         select(GroupSubsystem.group_id, GroupSubsystem.subsystem)

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.elements import ColumnElement
 
 from kpanic.errors import KpanicError
 from kpanic.store import ingest as ingest_mod
@@ -175,7 +175,9 @@ def better_representative(current: Any, candidate: Any, candidate_ok: Any) -> An
     current_corrupted = func.coalesce(
         select(Report.corrupted).where(Report.id == current).scalar_subquery(), True
     )
-    ok = candidate_ok if isinstance(candidate_ok, ClauseElement) else literal(candidate_ok, Boolean)
+    ok: ColumnElement[bool] = (
+        candidate_ok if isinstance(candidate_ok, ColumnElement) else literal(candidate_ok, Boolean)
+    )
     return case(
         (current.is_(None), candidate),
         (and_(ok, current_corrupted.is_(True)), candidate),

@@ -64,7 +64,12 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def verify_signature(
-    secret: str, timestamp: str, body: bytes, signature: str, *, max_age: float = 300.0,
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    max_age: float = 300.0,
     now: float | None = None,
 ) -> bool:
     """What a receiver does: recompute, compare in constant time, refuse stale timestamps."""

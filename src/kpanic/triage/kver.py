@@ -47,16 +47,28 @@ _FAMILIES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("fedora", re.compile(r"\.fc\d+"), "Fedora: 6.12.9-200.fc41.x86_64"),
     ("rhel", re.compile(r"\.el\d+"), "RHEL/CentOS/Alma/Rocky: 5.14.0-427.13.1.el9_4.x86_64"),
     ("amazon", re.compile(r"\.amzn\d+"), "Amazon Linux: 6.1.102-111.182.amzn2023.x86_64"),
-    ("debian", re.compile(r"\+deb\d+|-(?:amd64|arm64|armmp|686(?:-pae)?|cloud-amd64|rt-amd64)$"),
-     "Debian: 6.1.0-28-amd64, 6.12.48+deb13-amd64"),
-    ("ubuntu", re.compile(r"-(?:generic|lowlatency|aws|azure|gcp|oracle|kvm|raspi|oem)(?:-|$)"),
-     "Ubuntu: 6.8.0-45-generic"),
+    (
+        "debian",
+        re.compile(r"\+deb\d+|-(?:amd64|arm64|armmp|686(?:-pae)?|cloud-amd64|rt-amd64)$"),
+        "Debian: 6.1.0-28-amd64, 6.12.48+deb13-amd64",
+    ),
+    (
+        "ubuntu",
+        re.compile(r"-(?:generic|lowlatency|aws|azure|gcp|oracle|kvm|raspi|oem)(?:-|$)"),
+        "Ubuntu: 6.8.0-45-generic",
+    ),
     ("arch", re.compile(r"-arch\d+"), "Arch Linux: 6.11.5-arch1-1"),
-    ("suse", re.compile(r"-default$|\.g[0-9a-f]{7}-default|-lp\d+"),
-     "openSUSE/SLES: 6.4.0-150600.23.25-default"),
+    (
+        "suse",
+        re.compile(r"-default$|\.g[0-9a-f]{7}-default|-lp\d+"),
+        "openSUSE/SLES: 6.4.0-150600.23.25-default",
+    ),
     ("android", re.compile(r"-android\d+"), "Android GKI: 5.10.107-android13-4-00001-gabc"),
-    ("raspberrypi", re.compile(r"-v[678]l?\+|-v8-16k\+|-rpi"),
-     "Raspberry Pi OS: 6.6.31+rpt-rpi-v8"),
+    (
+        "raspberrypi",
+        re.compile(r"-v[678]l?\+|-v8-16k\+|-rpi"),
+        "Raspberry Pi OS: 6.6.31+rpt-rpi-v8",
+    ),
 )
 _NUMBERS = re.compile(r"\d+")
 # Architecture and flavour names carry digits that are not build numbers (x86_64, arm64).
@@ -115,15 +127,18 @@ def parse_release(text: str) -> KernelRelease | None:
     if m is None:
         return None
     upstream = (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
-    rest = s[m.end():]
+    rest = s[m.end() :]
     rc_m = _RC.match(rest)
     rc = int(rc_m.group(1)) if rc_m else None
     next_m = _NEXT.search(rest)
     next_date = int(next_m.group(1)) if next_m else None
     desc_m = _DESCRIBE.search(rest)
     distance = int(desc_m.group(1)) if desc_m else 0
-    local = rest.endswith("+") or "-dirty" in rest or (rest.startswith("+") and "+deb" not in rest
-                                                       and "+rpt" not in rest)
+    local = (
+        rest.endswith("+")
+        or "-dirty" in rest
+        or (rest.startswith("+") and "+deb" not in rest and "+rpt" not in rest)
+    )
     family = None
     for name, pattern, _why in _FAMILIES:
         if pattern.search(rest):

@@ -41,11 +41,18 @@ CrashEffect = Literal["counted", "regressed", "before-fix", "unplaced", "redirec
 # (state, what a change into it needs, why)
 RULES: tuple[tuple[Status, str, str], ...] = (
     ("open", "nothing", "reopening is always allowed; it clears the fix and the regression"),
-    ("fixed", "a commit or a release", "without either nobody can tell a regression from an "
-     "old kernel; a release is what regression detection compares against"),
+    (
+        "fixed",
+        "a commit or a release",
+        "without either nobody can tell a regression from an "
+        "old kernel; a release is what regression detection compares against",
+    ),
     ("invalid", "a reason", "an invalid group hides its crashes; the reason is the audit"),
-    ("duplicate", "another group's id", "its crashes then count in that group; undoing it is "
-     "a change back to open"),
+    (
+        "duplicate",
+        "another group's id",
+        "its crashes then count in that group; undoing it is a change back to open",
+    ),
 )
 
 
@@ -76,8 +83,14 @@ class Change:
     def summary(self) -> str:
         a = self.after
         if a.status == "fixed":
-            parts = [p for p in (a.fix_commit and f"commit {a.fix_commit}",
-                                 a.fix_release and f"release {a.fix_release}") if p]
+            parts = [
+                p
+                for p in (
+                    a.fix_commit and f"commit {a.fix_commit}",
+                    a.fix_release and f"release {a.fix_release}",
+                )
+                if p
+            ]
             what = "fixed in " + " and ".join(parts)
         elif a.status == "invalid":
             what = f"invalid: {a.invalid_reason}"
@@ -133,8 +146,13 @@ def apply(
         after = GroupState(status="duplicate", duplicate_of=duplicate_of)
     else:
         after = GroupState(status="open")
-    return Change(who=who, why=why.strip()[:1000], at=now or dt.datetime.now(dt.UTC),
-                  before=state, after=after)
+    return Change(
+        who=who,
+        why=why.strip()[:1000],
+        at=now or dt.datetime.now(dt.UTC),
+        before=state,
+        after=after,
+    )
 
 
 def _looks_like_commit(text: str) -> bool:

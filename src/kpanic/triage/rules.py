@@ -90,7 +90,7 @@ def _release_has_prefix(release: str, prefix: str) -> bool:
     p = prefix.strip().removesuffix("*").removesuffix(".")
     if not release.startswith(p):
         return False
-    rest = release[len(p):]
+    rest = release[len(p) :]
     return not rest or not rest[0].isdigit()
 
 
@@ -108,8 +108,12 @@ class Delivery:
     def subject(self) -> str:
         if not self.is_digest:
             e = self.events[0]
-            label = {"new-group": "New crash", "regression": "Regression",
-                     "escalation": "Escalating", "status": "Status"}[e.kind]
+            label = {
+                "new-group": "New crash",
+                "regression": "Regression",
+                "escalation": "Escalating",
+                "status": "Status",
+            }[e.kind]
             return f"[kpanic] {label}: {e.group.title}"[:200]
         kinds = sorted({e.kind for e in self.events})
         return f"[kpanic] {self.rule.name}: {len(self.events)} events ({', '.join(kinds)})"

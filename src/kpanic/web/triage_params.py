@@ -45,23 +45,29 @@ def _flag(value: str | None, name: str) -> bool | None:
         return True
     if v in _FALSE:
         return False
-    raise HTTPException(422, f"{name}: expected true or false, not {value[:20]!r}")
+    raise HTTPException(422, f"{name}: expected true or false, not {v[:20]!r}")
 
 
 def triage_query(
     request: Request,
-    status: Annotated[str | None, Query(max_length=16,
-                                        description="open|fixed|invalid|duplicate")] = None,
+    status: Annotated[
+        str | None, Query(max_length=16, description="open|fixed|invalid|duplicate")
+    ] = None,
     subsystem: Annotated[str | None, Query(max_length=200, description="MAINTAINERS entry")] = None,
     assignee: Annotated[str | None, Query(max_length=128, description="assigned to")] = None,
-    mine: Annotated[str | None, Query(max_length=8, description="true: assigned to the "
-                                      "logged-in user")] = None,
-    regressed: Annotated[str | None, Query(max_length=8, description="true | false: reopened "
-                                           "by a regression")] = None,
-    new_since: Annotated[str | None, Query(max_length=40, description="first crash at or after "
-                                                                      "YYYY-MM-DD")] = None,
-    first_release: Annotated[str | None, Query(max_length=128, description="seen on this "
-                                               "release (or prefix) but on none before")] = None,
+    mine: Annotated[
+        str | None, Query(max_length=8, description="true: assigned to the logged-in user")
+    ] = None,
+    regressed: Annotated[
+        str | None, Query(max_length=8, description="true | false: reopened by a regression")
+    ] = None,
+    new_since: Annotated[
+        str | None, Query(max_length=40, description="first crash at or after YYYY-MM-DD")
+    ] = None,
+    first_release: Annotated[
+        str | None,
+        Query(max_length=128, description="seen on this release (or prefix) but on none before"),
+    ] = None,
 ) -> TriageQuery:
     status = (status or "").strip() or None
     if status is not None and status not in STATUSES:
@@ -71,12 +77,20 @@ def triage_query(
 
         admin = current_admin(request)
         if admin is None:
-            raise HTTPException(401, "'mine' needs a logged-in user: log in or send a token",
-                                {"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401,
+                "'mine' needs a logged-in user: log in or send a token",
+                {"WWW-Authenticate": "Bearer"},
+            )
         assignee = admin.name
-    return TriageQuery(status=status, subsystem=subsystem, assignee=assignee,
-                       regressed=_flag(regressed, "regressed"), new_since=new_since,
-                       first_release=first_release)
+    return TriageQuery(
+        status=status,
+        subsystem=subsystem,
+        assignee=assignee,
+        regressed=_flag(regressed, "regressed"),
+        new_since=new_since,
+        first_release=first_release,
+    )
 
 
 def triage_filters(

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from kpanic.pipeline.submission import SubmissionKind
 from kpanic.store import redirects
 from kpanic.web import intake
 from kpanic.web.deps import filter_params, get_repo, rate_limited
@@ -22,6 +23,9 @@ from kpanic.web.security import check_csrf
 from kpanic.web.statcharts import stat_charts
 from kpanic.web.triage_views import panel_context
 from kpanic.web.views import crash_context
+
+# The submit form's kinds, as the pipeline names them.
+KINDS: dict[str, SubmissionKind] = {"url": "url", "log": "log", "photo": "photo"}
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,8 +79,14 @@ def group_page(
     return render(
         request,
         "group.html",
-        {"nav": "groups", "detail": detail, "g": detail.group, "rep": rep, **ctx,
-         **panel_context(request, group_id)},
+        {
+            "nav": "groups",
+            "detail": detail,
+            "g": detail.group,
+            "rep": rep,
+            **ctx,
+            **panel_context(request, group_id),
+        },
     )
 
 
@@ -197,11 +207,12 @@ async def submit_form(request: Request) -> Response:
     except Exception as exc:  # the multipart parser's own errors: the sender's mistake
         raise HTTPException(400, f"the form could not be read: {exc}") from None
     csrf_token = str(form.get("csrf_token") or "")[:200]
-    kind = str(form.get("kind") or "url")
+    kind_text = str(form.get("kind") or "url")
     check_csrf(request, csrf_token)
     await rate_limited(request)
-    if kind not in ("url", "log", "photo"):
+    if kind_text not in KINDS:
         raise HTTPException(422, "kind: expected url, log or photo")
+    kind = KINDS[kind_text]
     if kind == "photo":
         photo = form.get("photo")
         if not isinstance(photo, StarletteUpload):

@@ -79,9 +79,13 @@ class RuleRequest(BaseModel):
     name: str = Field("", max_length=128)
     channel: Literal["webhook", "email"]
     target: str = Field(..., max_length=2000, description="webhook URL or mail address")
-    secret: str | None = Field(None, min_length=16, max_length=128,
-                               description="webhook HMAC-SHA256 key (never shown again)")
-    events: list[str] = Field(default_factory=lambda: list(EVENT_KINDS), max_length=8)
+    secret: str | None = Field(
+        None,
+        min_length=16,
+        max_length=128,
+        description="webhook HMAC-SHA256 key (never shown again)",
+    )
+    events: list[str] = Field(default_factory=lambda: [str(e) for e in EVENT_KINDS], max_length=8)
     subsystem: str | None = Field(None, max_length=200)
     bug_class: str | None = Field(None, max_length=64)
     language: str | None = Field(None, max_length=16)
@@ -90,66 +94,116 @@ class RuleRequest(BaseModel):
     window_s: int = Field(3600, ge=60, le=30 * 86400)
 
 
-@router.get("/api/v1/groups/{group_id}/triage", tags=["triage"],
-            summary="A group's status, assignee, owners, audit trail, links, possible duplicates")
+@router.get(
+    "/api/v1/groups/{group_id}/triage",
+    tags=["triage"],
+    summary="A group's status, assignee, owners, audit trail, links, possible duplicates",
+)
 def api_group_triage(request: Request, group_id: Id) -> dict[str, Any]:
     return _call(lambda: triage_json(request, group_id))
 
 
-@router.post("/api/v1/groups/{group_id}/status", tags=["triage"],
-             summary="Change a group's status: open, fixed, invalid, duplicate (admin)")
-def api_group_status(request: Request, group_id: Id, body: StatusRequest,
-                     admin: Annotated[Admin, Depends(require_admin)]) -> dict[str, Any]:
+@router.post(
+    "/api/v1/groups/{group_id}/status",
+    tags=["triage"],
+    summary="Change a group's status: open, fixed, invalid, duplicate (admin)",
+)
+def api_group_status(
+    request: Request,
+    group_id: Id,
+    body: StatusRequest,
+    admin: Annotated[Admin, Depends(require_admin)],
+) -> dict[str, Any]:
     _csrf_if_session(request, admin)
-    change = _call(lambda: store_triage.change_status(
-        get_repo(request), group_id, body.status, who=admin.name, why=body.why,
-        commit=body.commit, release=body.release, reason=body.reason,
-        duplicate_of=body.duplicate_of))
+    change = _call(
+        lambda: store_triage.change_status(
+            get_repo(request),
+            group_id,
+            body.status,
+            who=admin.name,
+            why=body.why,
+            commit=body.commit,
+            release=body.release,
+            reason=body.reason,
+            duplicate_of=body.duplicate_of,
+        )
+    )
     return {"summary": change.summary(), **triage_json(request, group_id)}
 
 
-@router.post("/api/v1/groups/{group_id}/assign", tags=["triage"],
-             summary="Assign a group to a person, or unassign it (admin)")
-def api_group_assign(request: Request, group_id: Id, body: AssignRequest,
-                     admin: Annotated[Admin, Depends(require_admin)]) -> dict[str, Any]:
+@router.post(
+    "/api/v1/groups/{group_id}/assign",
+    tags=["triage"],
+    summary="Assign a group to a person, or unassign it (admin)",
+)
+def api_group_assign(
+    request: Request,
+    group_id: Id,
+    body: AssignRequest,
+    admin: Annotated[Admin, Depends(require_admin)],
+) -> dict[str, Any]:
     _csrf_if_session(request, admin)
-    _call(lambda: store_triage.assign(get_repo(request), group_id, body.assignee,
-                                      who=admin.name, why=body.why))
+    _call(
+        lambda: store_triage.assign(
+            get_repo(request), group_id, body.assignee, who=admin.name, why=body.why
+        )
+    )
     return triage_json(request, group_id)
 
 
-@router.post("/api/v1/groups/{group_id}/links", tags=["triage"], status_code=201,
-             summary="Add a tracker, lore or commit link to a group (admin)")
-def api_group_add_link(request: Request, group_id: Id, body: LinkRequest,
-                       admin: Annotated[Admin, Depends(require_admin)]) -> dict[str, Any]:
+@router.post(
+    "/api/v1/groups/{group_id}/links",
+    tags=["triage"],
+    status_code=201,
+    summary="Add a tracker, lore or commit link to a group (admin)",
+)
+def api_group_add_link(
+    request: Request,
+    group_id: Id,
+    body: LinkRequest,
+    admin: Annotated[Admin, Depends(require_admin)],
+) -> dict[str, Any]:
     _csrf_if_session(request, admin)
-    link_id = _call(lambda: store_triage.add_link(get_repo(request), group_id, body.url,
-                                                  who=admin.name, title=body.title))
+    link_id = _call(
+        lambda: store_triage.add_link(
+            get_repo(request), group_id, body.url, who=admin.name, title=body.title
+        )
+    )
     return {"id": link_id, "kind": store_triage.link_kind(body.url.strip())}
 
 
-@router.delete("/api/v1/groups/{group_id}/links/{link_id}", tags=["triage"],
-               summary="Remove a link from a group (admin)")
-def api_group_remove_link(request: Request, group_id: Id, link_id: Id,
-                          admin: Annotated[Admin, Depends(require_admin)]) -> dict[str, Any]:
+@router.delete(
+    "/api/v1/groups/{group_id}/links/{link_id}",
+    tags=["triage"],
+    summary="Remove a link from a group (admin)",
+)
+def api_group_remove_link(
+    request: Request, group_id: Id, link_id: Id, admin: Annotated[Admin, Depends(require_admin)]
+) -> dict[str, Any]:
     _csrf_if_session(request, admin)
     _call(lambda: store_triage.remove_link(get_repo(request), group_id, link_id, who=admin.name))
     return {"removed": link_id}
 
 
 @router.get("/api/v1/rules", tags=["triage"], summary="Notification rules (admin)")
-def api_list_rules(request: Request,
-                   admin: Annotated[Admin, Depends(require_admin)]) -> list[dict[str, Any]]:
+def api_list_rules(
+    request: Request, admin: Annotated[Admin, Depends(require_admin)]
+) -> list[dict[str, Any]]:
     from kpanic.web.triage_views import _plain
 
     with read_session(get_repo(request).engine) as s:
         return [_plain(r) for r in store_triage.list_rules(s)]
 
 
-@router.post("/api/v1/rules", tags=["triage"], status_code=201,
-             summary="Create a notification rule: webhook or e-mail (admin)")
-def api_create_rule(request: Request, body: RuleRequest,
-                    admin: Annotated[Admin, Depends(require_admin)]) -> dict[str, Any]:
+@router.post(
+    "/api/v1/rules",
+    tags=["triage"],
+    status_code=201,
+    summary="Create a notification rule: webhook or e-mail (admin)",
+)
+def api_create_rule(
+    request: Request, body: RuleRequest, admin: Annotated[Admin, Depends(require_admin)]
+) -> dict[str, Any]:
     from kpanic.web.triage_views import _plain
 
     _csrf_if_session(request, admin)
@@ -157,19 +211,33 @@ def api_create_rule(request: Request, body: RuleRequest,
     def create() -> store_triage.RuleInfo:
         with write_session(get_repo(request).engine) as s:
             row = store_triage.create_rule(
-                s, name=body.name, channel=body.channel, target=body.target, who=admin.name,
-                events=body.events, subsystem=body.subsystem, bug_class=body.bug_class,
-                language=body.language, kernel_prefix=body.kernel_prefix,
-                threshold=body.threshold, window_s=body.window_s, secret=body.secret)
+                s,
+                name=body.name,
+                channel=body.channel,
+                target=body.target,
+                who=admin.name,
+                events=body.events,
+                subsystem=body.subsystem,
+                bug_class=body.bug_class,
+                language=body.language,
+                kernel_prefix=body.kernel_prefix,
+                threshold=body.threshold,
+                window_s=body.window_s,
+                secret=body.secret,
+            )
             return store_triage.rule_info(row)
 
     return _plain(_call(create))  # type: ignore[no-any-return]
 
 
-@router.delete("/api/v1/rules/{rule_id}", tags=["triage"],
-               summary="Delete a rule with its outbox and delivery log (admin)")
-def api_delete_rule(request: Request, rule_id: Id,
-                    admin: Annotated[Admin, Depends(require_admin)]) -> dict[str, Any]:
+@router.delete(
+    "/api/v1/rules/{rule_id}",
+    tags=["triage"],
+    summary="Delete a rule with its outbox and delivery log (admin)",
+)
+def api_delete_rule(
+    request: Request, rule_id: Id, admin: Annotated[Admin, Depends(require_admin)]
+) -> dict[str, Any]:
     _csrf_if_session(request, admin)
 
     def remove() -> None:
@@ -180,10 +248,14 @@ def api_delete_rule(request: Request, rule_id: Id,
     return {"deleted": rule_id}
 
 
-@router.get("/api/v1/rules/{rule_id}/deliveries", tags=["triage"],
-            summary="A rule's delivery log: messages, attempts, the receiver's answers (admin)")
-def api_rule_deliveries(request: Request, rule_id: Id,
-                        admin: Annotated[Admin, Depends(require_admin)]) -> list[dict[str, Any]]:
+@router.get(
+    "/api/v1/rules/{rule_id}/deliveries",
+    tags=["triage"],
+    summary="A rule's delivery log: messages, attempts, the receiver's answers (admin)",
+)
+def api_rule_deliveries(
+    request: Request, rule_id: Id, admin: Annotated[Admin, Depends(require_admin)]
+) -> list[dict[str, Any]]:
     from kpanic.web.triage_views import _plain
 
     def read() -> list[store_triage.DeliveryInfo]:
@@ -193,16 +265,21 @@ def api_rule_deliveries(request: Request, rule_id: Id,
     out = []
     for d in _call(read):
         item = _plain(d)
-        item["log"] = [{"at": _plain(at), "ok": ok, "status": st, "answer": ans}
-                       for at, ok, st, ans in d.log]
+        item["log"] = [
+            {"at": _plain(at), "ok": ok, "status": st, "answer": ans} for at, ok, st, ans in d.log
+        ]
         out.append(item)
     return out
 
 
-@router.post("/api/v1/owners/refresh", tags=["triage"],
-             summary="Recompute every group's subsystems from KPANIC_MAINTAINERS (admin)")
-def api_owners_refresh(request: Request,
-                       admin: Annotated[Admin, Depends(require_admin)]) -> dict[str, Any]:
+@router.post(
+    "/api/v1/owners/refresh",
+    tags=["triage"],
+    summary="Recompute every group's subsystems from KPANIC_MAINTAINERS (admin)",
+)
+def api_owners_refresh(
+    request: Request, admin: Annotated[Admin, Depends(require_admin)]
+) -> dict[str, Any]:
     _csrf_if_session(request, admin)
     settings = settings_of(request)
     if settings.maintainers_path is None:
@@ -213,10 +290,14 @@ def api_owners_refresh(request: Request,
     return {"groups_with_owners": owned, "subsystems_in_file": len(m.subsystems)}
 
 
-@router.get("/api/v1/subsystems", tags=["triage"],
-            summary="Groups per subsystem, for the groups list's filters")
-def api_subsystems(request: Request,
-                   filters: Annotated[Any, Depends(filters_dep)]) -> list[dict[str, Any]]:
+@router.get(
+    "/api/v1/subsystems",
+    tags=["triage"],
+    summary="Groups per subsystem, for the groups list's filters",
+)
+def api_subsystems(
+    request: Request, filters: Annotated[Any, Depends(filters_dep)]
+) -> list[dict[str, Any]]:
     return [{"subsystem": n, "groups": c} for n, c in _subsystem_counts(request, filters)]
 
 
@@ -238,17 +319,27 @@ def groups_list_context(request: Request, filters: Any, items: list[Any]) -> dic
 
     with read_session(get_repo(request).engine) as s:
         marks = triage_list.badges(s, [g.id for g in items])
-    return {"triage_badges": marks, "subsystem_counts": _subsystem_counts(request, filters),
-            "triage_statuses": ("open", "fixed", "invalid", "duplicate")}
+    return {
+        "triage_badges": marks,
+        "subsystem_counts": _subsystem_counts(request, filters),
+        "triage_statuses": ("open", "fixed", "invalid", "duplicate"),
+    }
 
 
 @router.get("/groups.atom", include_in_schema=False, name="groups_feed")
-def groups_feed(request: Request, filters: Annotated[Any, Depends(filters_dep)],
-                sort: GroupSortParam = "last_seen", order: OrderParam = "desc") -> Response:
+def groups_feed(
+    request: Request,
+    filters: Annotated[Any, Depends(filters_dep)],
+    sort: GroupSortParam = "last_seen",
+    order: OrderParam = "desc",
+) -> Response:
     from kpanic.triage.feed import atom_feed
 
-    page = _call(lambda: get_repo(request).list_groups(
-        filters, sort=sort, descending=order == "desc", page=1, per_page=50))
+    page = _call(
+        lambda: get_repo(request).list_groups(
+            filters, sort=sort, descending=order == "desc", page=1, per_page=50
+        )
+    )
     params = filter_params(filters)
     qs = urlencode(params)
     root = base_url(request)
@@ -282,8 +373,9 @@ def _blank_none(value: str) -> str | None:
     return value.strip() or None
 
 
-@router.post("/groups/{group_id}/triage/status", include_in_schema=False,
-             name="group_triage_status")
+@router.post(
+    "/groups/{group_id}/triage/status", include_in_schema=False, name="group_triage_status"
+)
 def form_status(
     request: Request,
     group_id: Id,
@@ -304,15 +396,26 @@ def form_status(
         dup = int(duplicate_of.strip().lstrip("#"))
         if not 1 <= dup <= MAX_ID:
             raise HTTPException(422, "duplicate of: no such group number")
-    _call(lambda: store_triage.change_status(
-        get_repo(request), group_id, status, who=admin.name, why=why, commit=_blank_none(commit),
-        release=_blank_none(release), reason=_blank_none(reason), duplicate_of=dup))
+    _call(
+        lambda: store_triage.change_status(
+            get_repo(request),
+            group_id,
+            status,
+            who=admin.name,
+            why=why,
+            commit=_blank_none(commit),
+            release=_blank_none(release),
+            reason=_blank_none(reason),
+            duplicate_of=dup,
+        )
+    )
     # A duplicate's reports now live in the other group: show that one.
     return _back(dup if status == "duplicate" and dup else group_id)
 
 
-@router.post("/groups/{group_id}/triage/assign", include_in_schema=False,
-             name="group_triage_assign")
+@router.post(
+    "/groups/{group_id}/triage/assign", include_in_schema=False, name="group_triage_assign"
+)
 def form_assign(
     request: Request,
     group_id: Id,
@@ -328,8 +431,7 @@ def form_assign(
     return _back(group_id)
 
 
-@router.post("/groups/{group_id}/triage/links", include_in_schema=False,
-             name="group_triage_link")
+@router.post("/groups/{group_id}/triage/links", include_in_schema=False, name="group_triage_link")
 def form_link(
     request: Request,
     group_id: Id,
@@ -339,13 +441,17 @@ def form_link(
     csrf_token: Csrf = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    _call(lambda: store_triage.add_link(get_repo(request), group_id, url, who=admin.name,
-                                        title=title))
+    _call(
+        lambda: store_triage.add_link(get_repo(request), group_id, url, who=admin.name, title=title)
+    )
     return _back(group_id)
 
 
-@router.post("/groups/{group_id}/triage/links/{link_id}/delete", include_in_schema=False,
-             name="group_triage_unlink")
+@router.post(
+    "/groups/{group_id}/triage/links/{link_id}/delete",
+    include_in_schema=False,
+    name="group_triage_unlink",
+)
 def form_unlink(
     request: Request,
     group_id: Id,

@@ -24,7 +24,9 @@ TS = sa.DateTime(timezone=True)
 
 def _group_fk(table: str) -> sa.ForeignKeyConstraint:
     return sa.ForeignKeyConstraint(
-        ["group_id"], ["crash_groups.id"], ondelete="CASCADE",
+        ["group_id"],
+        ["crash_groups.id"],
+        ondelete="CASCADE",
         name=op.f(f"fk_{table}_group_id_crash_groups"),
     )
 
@@ -58,8 +60,9 @@ def upgrade() -> None:
         _group_fk("group_subsystems"),
         sa.PrimaryKeyConstraint("group_id", "subsystem", name=op.f("pk_group_subsystems")),
     )
-    op.create_index("ix_group_subsystems_subsystem_group", "group_subsystems",
-                    ["subsystem", "group_id"])
+    op.create_index(
+        "ix_group_subsystems_subsystem_group", "group_subsystems", ["subsystem", "group_id"]
+    )
     op.create_table(
         "group_events",
         sa.Column("id", IdType, autoincrement=True, nullable=False),
@@ -131,8 +134,12 @@ def upgrade() -> None:
         sa.Column("last_status", sa.Integer()),
         sa.Column("last_answer", sa.String(500)),
         sa.Column("sent_at", TS),
-        sa.ForeignKeyConstraint(["rule_id"], ["notify_rules.id"], ondelete="CASCADE",
-                                name=op.f("fk_notify_outbox_rule_id_notify_rules")),
+        sa.ForeignKeyConstraint(
+            ["rule_id"],
+            ["notify_rules.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_notify_outbox_rule_id_notify_rules"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notify_outbox")),
     )
     op.create_index(op.f("ix_notify_outbox_rule_id"), "notify_outbox", ["rule_id"])
@@ -145,14 +152,26 @@ def upgrade() -> None:
         sa.Column("ok", sa.Boolean(), nullable=False),
         sa.Column("status", sa.Integer()),
         sa.Column("answer", sa.String(500), nullable=False),
-        sa.ForeignKeyConstraint(["outbox_id"], ["notify_outbox.id"], ondelete="CASCADE",
-                                name=op.f("fk_notify_attempts_outbox_id_notify_outbox")),
+        sa.ForeignKeyConstraint(
+            ["outbox_id"],
+            ["notify_outbox.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_notify_attempts_outbox_id_notify_outbox"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notify_attempts")),
     )
     op.create_index(op.f("ix_notify_attempts_outbox_id"), "notify_attempts", ["outbox_id"])
 
 
 def downgrade() -> None:
-    for table in ("notify_attempts", "notify_outbox", "notify_events", "notify_rules",
-                  "group_links", "group_events", "group_subsystems", "group_triage"):
+    for table in (
+        "notify_attempts",
+        "notify_outbox",
+        "notify_events",
+        "notify_rules",
+        "group_links",
+        "group_events",
+        "group_subsystems",
+        "group_triage",
+    ):
         op.drop_table(table)
