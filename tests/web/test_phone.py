@@ -113,7 +113,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer,
     try:
         ids = []
         for n in (428, 748, 130):
-            r = httpx.post(server.url + "/api/v1/reports", json={"log": demo_log(n)}, timeout=30)
+            r = httpx.post(
+                server.url + "/api/v1/reports?wait=10", json={"log": demo_log(n)}, timeout=30
+            )
             assert r.status_code == 201, r.text
             ids.append(r.json())
         with Repository(server.db_url) as repo:

@@ -19,7 +19,7 @@ from tests.web.conftest import demo_log
 def _fill(client, numbers):  # type: ignore[no-untyped-def]
     out = []
     for n in numbers:
-        r = client.post("/api/v1/reports", json={"log": demo_log(n)})
+        r = client.post("/api/v1/reports?wait=10", json={"log": demo_log(n)})
         assert r.status_code == 201, r.text
         out.append(r.json())
     return out
@@ -79,7 +79,7 @@ def test_merged_group_address_redirects_to_its_target(client) -> None:  # type: 
     assert client.get("/groups/999999", follow_redirects=False).status_code == 404
     # New reports of a merged kind still join the live group (no classifier signature looks
     # like the redirect rows).
-    again = client.post("/api/v1/reports", json={"log": demo_log(130) + "\n"})
+    again = client.post("/api/v1/reports?wait=10", json={"log": demo_log(130) + "\n"})
     assert again.json()["group_id"] == gc
 
 
@@ -247,14 +247,15 @@ def test_unreadable_photo_gets_a_reason_and_advice_on_the_page(client, kind) -> 
     assert "closer" in text and "flash" in text and "reflections" in text
     # The API answers the same advice (the scanner page and scripts show it too).
     api = client.post(
-        "/api/v1/reports/photo", files={"photo": ("p.jpg", _photo(kind), "image/jpeg")}
+        "/api/v1/reports/photo?wait=10", files={"photo": ("p.jpg", _photo(kind), "image/jpeg")}
     )
     assert api.status_code == 422 and "Hold the phone closer" in api.json()["detail"]
 
 
 def test_a_text_file_as_photo_is_told_what_to_send(client) -> None:  # type: ignore[no-untyped-def]
     api = client.post(
-        "/api/v1/reports/photo", files={"photo": ("dmesg.jpg", b"[ 1.0] BUG: x\n", "image/jpeg")}
+        "/api/v1/reports/photo?wait=10",
+        files={"photo": ("dmesg.jpg", b"[ 1.0] BUG: x\n", "image/jpeg")},
     )
     assert api.status_code in (415, 422)
     assert "camera" in api.json()["detail"] or "not a" in api.json()["detail"]

@@ -21,7 +21,7 @@ def _auth(client, name: str = "alice") -> dict[str, str]:  # type: ignore[no-unt
 
 
 def _submit(client, log: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    r = client.post("/api/v1/reports", json={"log": log})
+    r = client.post("/api/v1/reports?wait=10", json={"log": log})
     assert r.status_code in (200, 201), r.text
     return r.json()  # type: ignore[no-any-return]
 
