@@ -87,12 +87,13 @@ class Target:
         cfg = WebConfig()
         cfg.rate_limit = 0
         cfg.processing_timeout_s = 5.0
+        cfg.embedded_workers = True  # the analysis workers as threads of this process
         self.client = TestClient(
             create_app(_settings(url), cfg), raise_server_exceptions=False
         ).__enter__()
         repo = self.client.app.state.repo  # type: ignore[attr-defined]
         self.token = repo.create_token("fuzz").token
-        made = self.client.post("/api/v1/reports", json={"log": demo_log(143)}).json()
+        made = self.client.post("/api/v1/reports?wait=10", json={"log": demo_log(143)}).json()
         self.report, self.group = int(made["id"]), int(made["group_id"])
         self.client.get("/submit")
         self.csrf = str(self.client.cookies["kpanic_csrf"])

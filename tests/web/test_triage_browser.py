@@ -31,8 +31,10 @@ def test_a_maintainers_day(page, tmp_path: Path) -> None:  # type: ignore[no-unt
     hook, inbox = Receiver(), Inbox()
     try:
         api = server.url + "/api/v1"
-        rust = httpx.post(api + "/reports", json={"log": rust_panic_on("6.15.1")}, timeout=60)
-        kasan = httpx.post(api + "/reports", json={"log": kasan_on("6.15.1")}, timeout=60)
+        rust = httpx.post(
+            api + "/reports?wait=30", json={"log": rust_panic_on("6.15.1")}, timeout=60
+        )
+        kasan = httpx.post(api + "/reports?wait=30", json={"log": kasan_on("6.15.1")}, timeout=60)
         assert rust.status_code == kasan.status_code == 201
         gid = rust.json()["group_id"]
         with Repository(db_url) as repo:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kpanic.errors import InputTooLarge
 from kpanic.settings import Settings, get_settings
 
 
@@ -40,6 +41,32 @@ class Limits:
             photo_cpu_s=photo_cpu_s,
             scrub=settings.scrub,
         )
+
+    def check_input_size(self, kind: str, data: str | bytes) -> None:
+        """Refuse a submission's raw input over its limit (InputTooLarge, a 413): at the HTTP
+        edge before it is queued, and again by the decode stage for inputs from elsewhere."""
+        if kind == "url":
+            n = len(data.strip()) if isinstance(data, str) else len(data)
+            if n > self.max_url_chars:
+                raise InputTooLarge(
+                    f"the panic URL is {n} characters; the limit is {self.max_url_chars}"
+                    " (KPANIC_MAX_URL_CHARS)"
+                )
+        elif kind == "photo":
+            if len(data) > self.max_photo_bytes:
+                raise InputTooLarge(
+                    f"the photo is {len(data)} bytes; the limit is {self.max_photo_bytes}"
+                    " (KPANIC_MAX_PHOTO_BYTES)"
+                )
+        else:
+            size = (
+                len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
+            )
+            if size > self.max_log_bytes:
+                raise InputTooLarge(
+                    f"the log is {size} bytes; the limit is {self.max_log_bytes} bytes"
+                    " (KPANIC_MAX_LOG_BYTES)"
+                )
 
     def settings(self, base: Settings | None = None) -> Settings:
         """These limits as store settings (for the store's ingest helpers)."""

@@ -67,10 +67,7 @@ def decode(sub: Submission, limits: Limits) -> Decoded:
         url = url.strip()
         if not url:
             raise KpanicError("the URL is empty")
-        if len(url) > limits.max_url_chars:
-            raise InputTooLarge(
-                f"the panic URL is {len(url)} characters; the limit is {limits.max_url_chars}"
-            )
+        limits.check_input_size("url", url)
         decoded = decode_payload(url, max_kmsg_bytes=limits.max_kmsg_bytes)
         out = _from_payload("url", decoded, url, None)
     elif sub.kind == "photo":
@@ -79,15 +76,13 @@ def decode(sub: Submission, limits: Limits) -> Decoded:
         raw = bytes(sub.data) if isinstance(sub.data, bytes) else sub.data.encode()
         if not raw:
             raise KpanicError("the photo is empty")
-        if len(raw) > limits.max_photo_bytes:
-            raise InputTooLarge(
-                f"the photo is {len(raw)} bytes; the limit is {limits.max_photo_bytes}"
-            )
+        limits.check_input_size("photo", raw)
         check_photo_pixels(raw, limits.max_photo_pixels)
         photo = decode_photo(raw)
         decoded = decode_payload(photo.payload, max_kmsg_bytes=limits.max_kmsg_bytes)
         out = _from_payload("photo", decoded, photo.payload, raw)
     else:
+        limits.check_input_size("log", sub.data)
         text = ingest.decode_log_bytes(sub.data, limits.max_log_bytes)
         if not text.strip():
             raise KpanicError("the log is empty")

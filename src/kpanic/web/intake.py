@@ -148,6 +148,7 @@ async def submit(
 ) -> SubmitResult:
     """Accept one submission (or find the same input already analysed); with ``wait``, wait
     up to that many seconds for its analysis."""
+    request.app.state.limits.check_input_size(kind, data)  # bytes at the edge: never queued
     sub = Submission(kind, data, origin_of(request, via))
     engine = _repo_engine(request)
     key = id(get_repo(request))
