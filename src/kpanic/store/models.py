@@ -264,6 +264,9 @@ class QueuedSubmission(Base):
     is_text: Mapped[bool] = mapped_column(Boolean, default=True)
     raw_hash: Mapped[str] = mapped_column(String(64))
     origin: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The rate limiter's keyed hash of the sender (origin.client): workers claim fairly across
+    # senders, so one client's flood does not delay everybody else's submissions.
+    client: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -280,6 +283,7 @@ class QueuedSubmission(Base):
     __table_args__ = (
         Index("ix_submissions_queue_status_id", "queue", "status", "id"),
         Index("ix_submissions_raw_hash", "raw_hash"),
+        Index("ix_submissions_queue_finished_at", "queue", "finished_at"),
         Index("ix_submissions_report_id", "report_id"),
     )
 

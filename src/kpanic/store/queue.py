@@ -111,6 +111,7 @@ def enqueue_many(engine: Engine, items: Sequence[Submission]) -> list[Accepted]:
             "is_text": isinstance(s.data, str),
             "raw_hash": s.raw_hash(),
             "origin": s.origin.to_dict(),
+            "client": (s.origin.client or None) and str(s.origin.client)[:64],
             "status": "queued",
             "attempts": 0,
             "created_at": now,
@@ -259,6 +260,12 @@ def has_work(engine: Engine, queue: str) -> bool:
         return conn.execute(_WORK, {"queue": queue, "now": _now()}).first() is not None
 
 
+# How far past the oldest claimable rows a claim looks for other senders' rows (x the batch).
+CLAIM_SCAN = 8
+# A sender's rows finished this recently still count against it when claims are ranked.
+FAIR_WINDOW_S = 60.0
+
+
 def claim(
     engine: Engine,
     queue: str,
@@ -267,8 +274,16 @@ def claim(
     lease_s: float,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> list[Job]:
-    """Take up to ``limit`` queued submissions of ``queue`` (oldest first; rows of a dead
-    worker once their lease has ended) and mark them running for ``lease_s`` seconds."""
+    """Take up to ``limit`` queued submissions of ``queue`` (rows of a dead worker too, once
+    their lease has ended) and mark them running for ``lease_s`` seconds.
+
+    Fair across senders: among the oldest ``CLAIM_SCAN`` x ``limit`` claimable rows, each
+    sender's rows are ranked (its first row 1, its second 2, ..., counting first its rows
+    running now or finished in the last ``FAIR_WINDOW_S`` seconds), and rows are taken by
+    rank, then age. One client's twenty hostile photos
+    therefore wait behind everybody else's first photo instead of in front of it (issue 12
+    defect 1). Rows without a sender key (the operator's CLI and imports) rank as firsts.
+    """
     if not has_work(engine, queue):
         return []
     _give_up(engine, queue, max_attempts)
@@ -276,10 +291,19 @@ def claim(
     pg = engine.dialect.name == "postgresql"
     lock = " FOR UPDATE SKIP LOCKED" if pg else ""
     sql = text(
-        "UPDATE submissions SET status = 'running', attempts = attempts + 1, "
-        "lease_until = :lease WHERE id IN (SELECT id FROM submissions WHERE queue = :queue "
+        "WITH cand AS (SELECT id, client FROM submissions WHERE queue = :queue "
         "AND (status = 'queued' OR (status = 'running' AND lease_until < :now)) "
-        f"ORDER BY id LIMIT :limit{lock}) "
+        f"ORDER BY id LIMIT :scan{lock}), "
+        "served AS (SELECT client FROM submissions WHERE queue = :queue "
+        "AND status = 'running' AND lease_until >= :now AND client IS NOT NULL "
+        "UNION ALL SELECT client FROM submissions WHERE queue = :queue "
+        "AND finished_at >= :recent AND client IS NOT NULL), "
+        "busy AS (SELECT client, count(*) AS n FROM served GROUP BY client), "
+        "ranked AS (SELECT cand.id, CASE WHEN cand.client IS NULL THEN 1 ELSE "
+        "row_number() OVER (PARTITION BY cand.client ORDER BY cand.id) + COALESCE(busy.n, 0) "
+        "END AS r FROM cand LEFT JOIN busy ON busy.client = cand.client) "
+        "UPDATE submissions SET status = 'running', attempts = attempts + 1, "
+        "lease_until = :lease WHERE id IN (SELECT id FROM ranked ORDER BY r, id LIMIT :limit) "
         "RETURNING id, kind, is_text, data, origin, attempts, created_at"
     ).columns(Q.id, Q.kind, Q.is_text, Q.data, Q.origin, Q.attempts, Q.created_at)
     params = {
@@ -287,6 +311,8 @@ def claim(
         "queue": queue,
         "now": now,
         "limit": limit,
+        "scan": limit * CLAIM_SCAN,
+        "recent": now - dt.timedelta(seconds=FAIR_WINDOW_S),
     }
     with write_session(engine) as session:
         rows = session.execute(sql, params).all()

@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("is_text", sa.Boolean(), nullable=False),
         sa.Column("raw_hash", sa.String(length=64), nullable=False),
         sa.Column("origin", JSONType, nullable=True),
+        sa.Column("client", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
@@ -55,6 +56,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_submissions_queue_status_id", "submissions", ["queue", "status", "id"])
     op.create_index("ix_submissions_raw_hash", "submissions", ["raw_hash"])
+    op.create_index("ix_submissions_queue_finished_at", "submissions", ["queue", "finished_at"])
     op.create_index("ix_submissions_report_id", "submissions", ["report_id"])
 
 
