@@ -309,3 +309,25 @@ def test_answers_are_classified(status: int, expect: str) -> None:
         assert out.reason == f"reason {status}"
     if status == 429:
         assert out.retry_after == 120
+
+
+def test_two_machines_with_one_crash_count_as_two(tmp_path: Path, server: Served) -> None:
+    """``kpanic collect --send`` sends the app-specific machine id of its root; the group shows
+    two distinct machines for the same crash from two machines, and one for a resend."""
+    log = fixture_log(LOG)
+    for n, mid in enumerate(
+        ("3d1219c7c4c5404aaa1f6d2a48adfda4", "0123456789abcdef0123456789abcdef")
+    ):
+        root = tmp_path / f"root{n}"
+        # the same crash, a different console line each: two reports of one group
+        _tree(root, [log + f"[ 9999.{n:06d}] random: crng reseeded\n"])
+        (root / "etc").mkdir(parents=True, exist_ok=True)
+        (root / "etc" / "machine-id").write_text(mid + "\n")
+        env = _env(tmp_path / f"state{n}")
+        sent = run_kpanic("collect", "--root", str(root), "--send", "--server", server.url, env=env)
+        assert sent.returncode == 0, sent.stderr
+    (group,) = httpx.get(server.url + "/api/v1/groups", timeout=10).json()["items"]
+    assert group["report_count"] == 2 and group["machine_count"] == 2
+    report = server.reports()[0]
+    detail = httpx.get(server.url + f"/api/v1/reports/{report['id']}", timeout=10).text
+    assert "machine" not in detail.replace("machine_count", "")  # never shown

@@ -168,9 +168,14 @@ def _server(cfg: ClientConfig) -> str:
 
 def _sender(cfg: ClientConfig, args: argparse.Namespace) -> Sender:
     from kpanic.client.config import read_token
+    from kpanic.client.machine import machine_token
     from kpanic.client.send import Sender
 
-    return Sender(_server(cfg), token=read_token(cfg, args.token), timeout=cfg.timeout)
+    root = getattr(args, "root", None) or Path("/")
+    machine = machine_token(Path(root)) if cfg.machine_id else None
+    return Sender(
+        _server(cfg), token=read_token(cfg, args.token), timeout=cfg.timeout, machine=machine
+    )
 
 
 def _state_dir(cfg: ClientConfig) -> Path:

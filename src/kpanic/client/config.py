@@ -3,7 +3,8 @@
 
 Keys (all optional): ``server`` (URL), ``token_file``, ``send`` (consent: true lets
 ``kpanic collect`` send without ``--send``), ``scrub`` (default true), ``sources`` (a list of
-source names), ``state_dir``, ``journal_boots``, ``since``, ``timeout`` (seconds).
+source names), ``state_dir``, ``journal_boots``, ``since``, ``timeout`` (seconds),
+``machine_id`` (default true: send an app-specific machine id, see kpanic.client.machine).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class ClientConfig:
     since: str | None = None
     timeout: float = 30.0
     journalctl: str = "journalctl"
+    machine_id: bool = True
     origin: str = field(default="(defaults)", compare=False)
 
     def with_(self, **changes: Any) -> ClientConfig:
@@ -49,6 +51,7 @@ _TYPES: Final[dict[str, tuple[type, ...]]] = {
     "since": (str,),
     "timeout": (int, float),
     "journalctl": (str,),
+    "machine_id": (bool,),
 }
 
 

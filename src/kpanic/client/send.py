@@ -80,7 +80,13 @@ def _analysis(body: Any) -> dict[str, Any] | None:
 
 class Sender:
     def __init__(
-        self, server: str, *, token: str | None = None, timeout: float = 30.0, client: Any = None
+        self,
+        server: str,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        client: Any = None,
+        machine: str | None = None,
     ) -> None:
         import httpx
 
@@ -88,6 +94,8 @@ class Sender:
         headers = {"user-agent": f"kpanic-client/{__version__}"}
         if token:
             headers["authorization"] = f"Bearer {token}"
+        if machine:  # app-specific machine id (kpanic.client.machine): distinct-machine counts
+            headers["x-kpanic-machine"] = machine
         self.http = client or httpx.Client(timeout=timeout, headers=headers)
         if client is not None:
             self.http.headers.update(headers)

@@ -32,6 +32,7 @@ class Origin:
     user_agent: str | None = None
     token_name: str | None = None
     request_id: str | None = None
+    machine: str | None = None  # keyed hash of the client's app-specific machine id
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -40,7 +41,10 @@ class Origin:
     def from_dict(cls, data: dict[str, Any] | None) -> Origin:
         data = data or {}
         return cls(
-            **{k: data.get(k) for k in ("client", "user_agent", "token_name", "request_id")},
+            **{
+                k: data.get(k)
+                for k in ("client", "user_agent", "token_name", "request_id", "machine")
+            },
             via=data.get("via") or "api",
         )
 

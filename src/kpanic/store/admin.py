@@ -177,9 +177,10 @@ class AdminMixin(WriteMixin, QueryMixin):
                 func.min(Report.received_at),
                 func.max(Report.received_at),
                 func.sum(case((Report.pruned.is_(False), 1), else_=0)),
+                func.count(func.distinct(Report.machine)),
             ).where(Report.group_id == group_id)
         ).one()
-        count, first, last, full = agg
+        count, first, last, full, machines = agg
         if not count:
             s.execute(delete(CrashGroup).where(CrashGroup.id == group_id))
             return False
@@ -197,6 +198,13 @@ class AdminMixin(WriteMixin, QueryMixin):
             .order_by(Report.received_at.desc(), Report.id.desc())
             .limit(1)
         ).one()
+        # The representative: quality, then age (the first complete report), as at intake.
+        representative = s.scalar(
+            select(Report.id)
+            .where(Report.group_id == group_id)
+            .order_by(Report.corrupted.asc(), Report.received_at.asc(), Report.id.asc())
+            .limit(1)
+        )
         s.execute(
             update(CrashGroup)
             .where(CrashGroup.id == group_id)
@@ -205,7 +213,8 @@ class AdminMixin(WriteMixin, QueryMixin):
                 full_count=int(full or 0),
                 first_seen=first,
                 last_seen=last,
-                last_report_id=latest.id,
+                last_report_id=representative,
+                machine_count=int(machines or 0),
                 title=latest.title,
                 search_key=_search_key_sql(latest.title),
                 type=latest.type,

@@ -200,9 +200,9 @@ class BatchWriteMixin(WriteMixin):
         triage.on_ingested(
             s,
             [
-                triage.IngestedCrash(gid, gid in created, p.kernel, when)
+                triage.IngestedCrash(gid, gid in created, p.kernel, when, rid)
                 for gid, items in touched.items()
-                for when, _rid, p in items
+                for when, rid, p in items
             ],
         )
 

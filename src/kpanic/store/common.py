@@ -120,6 +120,7 @@ def _group_summary(g: Any, kernels: list[str], arches: list[str]) -> GroupSummar
         last_seen=_utc(g.last_seen),  # type: ignore[arg-type]
         kernels=kernels,
         arches=arches,
+        machine_count=int(getattr(g, "machine_count", 0) or 0),
     )
 
 

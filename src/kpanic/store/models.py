@@ -79,11 +79,14 @@ class CrashGroup(Base):
     first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     last_report_id: Mapped[int | None] = mapped_column(IdType)
+    # Distinct machines among the group's reports (those whose client sent a machine id).
+    machine_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(16), default="ingest")  # ingest|split|merge
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (
         Index("ix_crash_groups_report_count", "report_count"),
+        Index("ix_crash_groups_machine_count", "machine_count"),
         Index("ix_crash_groups_first_seen", "first_seen"),
         Index("ix_crash_groups_title", "title"),
     )
@@ -135,6 +138,9 @@ class Report(Base):
     corrupted: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     client: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The sending machine, pseudonymous: HMAC(installation secret, the client's app-specific
+    # machine id), 32 hex digits; only counted (distinct machines per group), never shown.
+    machine: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_reports_group_received", "group_id", "received_at"),
@@ -143,6 +149,7 @@ class Report(Base):
         # Covering: statistics filtered by any of these (and a time range) read the index alone.
         *(Index(f"ix_reports_{d}_stats", d, "received_at", *_stats_rest(d)) for d in _COVERED),
         Index("ix_reports_signature", "signature"),
+        Index("ix_reports_group_machine", "group_id", "machine"),
     )
 
 

@@ -500,9 +500,45 @@ class IngestedCrash:
     new_group: bool
     kernel: str | None
     received_at: dt.datetime
+    report_id: int | None = None
 
 
 Effect = Literal["counted", "regressed", "before-fix", "unplaced", "redirect"]
+
+
+def _count_machines(s: Session, report_ids: list[int]) -> None:
+    """Distinct machines per group, kept as a counter: a new report counts its machine when it
+    is the group's earliest report from that machine (so two reports of one machine in one
+    batch count once). One primary-key read; one indexed probe per report with a machine."""
+    if not report_ids:
+        return
+    rows = s.execute(
+        select(Report.id, Report.group_id, Report.machine).where(
+            Report.id.in_(report_ids), Report.machine.is_not(None)
+        )
+    ).all()
+    for rid, gid, machine in rows:
+        earlier = (
+            select(Report.id)
+            .where(Report.group_id == gid, Report.machine == machine, Report.id < rid)
+            .exists()
+        )
+        s.execute(
+            update(CrashGroup)
+            .where(CrashGroup.id == gid, ~earlier)
+            .values(machine_count=CrashGroup.machine_count + 1)
+        )
+
+
+def recount_machines(s: Session, group_id: int) -> int:
+    """A group's distinct machines from its reports (after merges, splits and deletions)."""
+    n = s.scalar(
+        select(func.count(func.distinct(Report.machine))).where(
+            Report.group_id == group_id, Report.machine.is_not(None)
+        )
+    )
+    s.execute(update(CrashGroup).where(CrashGroup.id == group_id).values(machine_count=n or 0))
+    return int(n or 0)
 
 
 def on_ingested(s: Session, crashes: Sequence[IngestedCrash]) -> dict[int, Effect]:
@@ -510,6 +546,7 @@ def on_ingested(s: Session, crashes: Sequence[IngestedCrash]) -> dict[int, Effec
     intake's transaction. Costs two indexed reads when nothing is triaged and no rule is set."""
     if not crashes:
         return {}
+    _count_machines(s, [c.report_id for c in crashes if c.report_id is not None])
     ids = sorted({c.group_id for c in crashes})
     found = s.scalars(select(GroupTriage).where(GroupTriage.group_id.in_(ids)))
     rows = {r.group_id: r for r in found}

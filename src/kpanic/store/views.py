@@ -12,7 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 T = TypeVar("T")
 
 SourceKind = Literal["log", "url", "photo"]
-GroupSort = Literal["last_seen", "first_seen", "count", "title", "releases"]
+GroupSort = Literal["last_seen", "first_seen", "count", "title", "releases", "machines"]
 ReportSort = Literal["received_at", "title"]
 Bucket = Literal["day", "week", "month"]
 
@@ -41,6 +41,7 @@ class ClientInfo(_ToDict):
     ip: str | None = None
     user_agent: str | None = None
     token_name: str | None = None
+    machine: str | None = None  # keyed machine hash: stored in its own column, not in client
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,7 @@ class GroupSummary(_ToDict):
     last_seen: dt.datetime
     kernels: list[str] = field(default_factory=list)  # most frequent first (at most 5)
     arches: list[str] = field(default_factory=list)
+    machine_count: int = 0  # distinct machines that sent a machine id
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,15 @@ def group_row(signature: str, src: Any, when: dt.datetime, created_by: str) -> d
     }
 
 
+def _client_json(client: Any) -> dict[str, Any] | None:
+    """What the ``client`` column keeps of the sender (the machine hash has its own column)."""
+    if not client:
+        return None
+    data = client.to_dict()
+    data.pop("machine", None)
+    return data  # type: ignore[no-any-return]
+
+
 def report_row(
     p: ingest_mod.PreparedReport, group_id: int, when: dt.datetime, client: Any
 ) -> dict[str, Any]:
@@ -137,7 +146,8 @@ def report_row(
         "classifier_version": p.classifier_version,
         "corrupted": p.corrupted,
         "received_at": when,
-        "client": client.to_dict() if client else None,
+        "client": _client_json(client),
+        "machine": getattr(client, "machine", None) if client else None,
     }
     return {k: _no_nul(v) for k, v in values.items()}
 
@@ -246,7 +256,9 @@ class WriteMixin(RepositoryBase):
         self._bump_facets(s, group_id, _facets(p), +1)
         self._bump_daily(s, _day(when), _dims(p), +1)
         self._prune_group(s, group_id)
-        triage.on_ingested(s, [triage.IngestedCrash(group_id, group_is_new, p.kernel, when)])
+        triage.on_ingested(
+            s, [triage.IngestedCrash(group_id, group_is_new, p.kernel, when, report_id)]
+        )
         return IngestResult(
             report_id=report_id,
             group_id=group_id,

@@ -21,6 +21,9 @@ app answers 503); processing errors are the workers' and come back in the submis
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import re
 import time
 import uuid
 from functools import partial
@@ -41,16 +44,34 @@ from kpanic.web.ratelimit import client_key
 MAX_WAIT_S = 30.0  # the longest ?wait= a client may ask for
 
 
-def origin_of(request: Request, via: str) -> Origin:
+MACHINE_HEADER = "x-kpanic-machine"
+_MACHINE_ID = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def machine_key(request: Request, given: str | None = None) -> str | None:
+    """The sender's machine, pseudonymous twice: the client sends an app-specific id (never
+    /etc/machine-id itself), and only ``HMAC(installation secret, id)`` is stored. From the
+    JSON body's ``machine`` or the ``X-Kpanic-Machine`` header; a malformed one is a 422."""
+    value = given if given is not None else request.headers.get(MACHINE_HEADER)
+    if value is None or value == "":
+        return None
+    if not _MACHINE_ID.fullmatch(value):
+        raise HTTPException(422, "machine: expected 32 hexadecimal digits (an app-specific id)")
+    secret = request.app.state.limiter.secret
+    return hmac.new(secret, b"machine\0" + value.lower().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def origin_of(request: Request, via: str, *, machine: str | None = None) -> Origin:
     """Who sent this request, as stored with the submission: no raw address and no user agent
     (docs/privacy.md), only the rate limiter's keyed hash of the address, which per-submitter
-    retention quotas need."""
+    retention quotas need, and the keyed machine hash when the client sent a machine id."""
     return Origin(
         via=via,
         client=client_key(client_address(request), request.app.state.limiter.secret),
         user_agent=None,
         token_name=getattr(getattr(request.state, "admin", None), "name", None),
         request_id=request_id(request),
+        machine=machine_key(request, machine),
     )
 
 
@@ -144,12 +165,18 @@ async def wait_for(request: Request, submission_id: int, seconds: float) -> queu
 
 
 async def submit(
-    request: Request, kind: SubmissionKind, data: str | bytes, via: str, *, wait: float = 0.0
+    request: Request,
+    kind: SubmissionKind,
+    data: str | bytes,
+    via: str,
+    *,
+    wait: float = 0.0,
+    machine: str | None = None,
 ) -> SubmitResult:
     """Accept one submission (or find the same input already analysed); with ``wait``, wait
     up to that many seconds for its analysis."""
     request.app.state.limits.check_input_size(kind, data)  # bytes at the edge: never queued
-    sub = Submission(kind, data, origin_of(request, via))
+    sub = Submission(kind, data, origin_of(request, via, machine=machine))
     engine = _repo_engine(request)
     key = id(get_repo(request))
     lookup = coalescer_for(

@@ -73,8 +73,8 @@ def paging_dep(
 
 
 GroupSortParam = Annotated[
-    Literal["last_seen", "first_seen", "count", "title", "releases"],
-    Query(description="sort key (releases: kernel releases seen)"),
+    Literal["last_seen", "first_seen", "count", "title", "releases", "machines"],
+    Query(description="sort key (releases: kernel releases seen; machines: distinct machines)"),
 ]
 ReportSortParam = Annotated[Literal["received_at", "title"], Query(description="sort key")]
 OrderParam = Annotated[Literal["asc", "desc"], Query(description="sort order")]

@@ -89,7 +89,9 @@ class WorkerConfig:
 
 def _client(job: q.Job) -> ClientInfo:
     o = job.submission.origin
-    return ClientInfo(via=o.via, ip=o.client, user_agent=o.user_agent, token_name=o.token_name)
+    return ClientInfo(
+        via=o.via, ip=o.client, user_agent=o.user_agent, token_name=o.token_name, machine=o.machine
+    )
 
 
 class Worker:

@@ -37,6 +37,13 @@ class SubmitRequest(BaseModel):
     url: str | None = Field(None, description="https://host/report?a=x86_64&v=6.15.0&z=…")
     payload: str | None = Field(None, description="raw QR payload (URL or raw-mode kmsg)")
     log: str | None = Field(None, description="raw kernel log text")
+    machine: str | None = Field(
+        None,
+        max_length=32,
+        description="optional app-specific machine id (32 hex digits; `kpanic submit` derives "
+        "it from /etc/machine-id as sd_id128_get_machine_app_specific does): counted as "
+        "distinct machines per group, stored only as a keyed hash, never shown",
+    )
 
 
 class SubmitResponse(BaseModel):
@@ -129,7 +136,8 @@ async def api_submit_report(request: Request, body: SubmitRequest, wait: Wait = 
     await rate_limited(request)
     given_kind, value = present[0]
     kind: SubmissionKind = "log" if given_kind == "log" else "url"  # a payload decodes as a URL
-    return _submitted(request, await intake.submit(request, kind, value, "api", wait=wait))
+    done = await intake.submit(request, kind, value, "api", wait=wait, machine=body.machine)
+    return _submitted(request, done)
 
 
 @router.post(
