@@ -2,7 +2,8 @@
 and `kpanic demo` (the service with example data).
 
 `kpanic serve` runs the web processes (uvicorn) and, unless ``--workers-external``, the
-analysis workers as child processes (``--text-workers`` for logs and URLs, one photo worker);
+analysis workers as child processes (``--text-workers`` for logs and URLs, one photo worker)
+and the notification dispatcher (``kpanic notify run``, unless ``--no-notify``);
 it restarts a worker that dies and stops them all (SIGTERM, they drain) when it stops.
 """
 
@@ -102,7 +103,13 @@ def _server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers-external",
         action="store_true",
-        help="start no analysis workers (they run elsewhere: `kpanic worker`)",
+        help="start no analysis workers and no notification dispatcher (they run elsewhere: "
+        "`kpanic worker`, `kpanic notify run`)",
+    )
+    p.add_argument(
+        "--no-notify",
+        action="store_true",
+        help="start no notification dispatcher (webhooks, mail); `kpanic notify run` elsewhere",
     )
     p.add_argument(
         "--log-level",
@@ -184,6 +191,8 @@ def _run(args: argparse.Namespace, url: str) -> int:
         from kpanic.worker.pool import WorkerPool
 
         queues = ["text"] * max(1, args.text_workers) + ["photo"]
+        if not getattr(args, "no_notify", False):
+            queues.append("notify")  # the triage dispatcher: rules, webhooks, mail (durable outbox)
         pool = WorkerPool(url, queues, log_level=args.log_level)
         pool.start()
     # uvicorn shuts down gracefully on SIGTERM, restores this handler and raises the signal

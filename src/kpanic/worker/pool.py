@@ -10,7 +10,8 @@ import time
 
 
 class WorkerPool:
-    """``kpanic worker --queue Q`` child processes, one per entry of ``queues``."""
+    """``kpanic worker --queue Q`` child processes, one per entry of ``queues``; the entry
+    ``notify`` is the notification dispatcher (``kpanic notify run``) instead."""
 
     def __init__(self, url: str, queues: list[str], *, log_level: str = "info") -> None:
         self.url = url
@@ -22,6 +23,9 @@ class WorkerPool:
 
     def _spawn(self, queue: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "KPANIC_DATABASE_URL": self.url}
+        if queue == "notify":
+            cmd = [sys.executable, "-m", "kpanic.cli", "notify", "run", "--db", self.url]
+            return subprocess.Popen(cmd, env=env)
         cmd = [
             sys.executable,
             "-m",
