@@ -196,6 +196,8 @@ def build(n_reports: int, n_groups: int, seed: int = 7) -> dict[str, list[dict]]
                 "language": g["language"],
                 "report_count": len(ids),
                 "full_count": min(len(ids), keep + 1),
+                # distinct machines: about one per three reports, as ingest would have counted
+                "machine_count": max(1, len(ids) // 3),
                 "first_seen": first["received_at"],
                 "last_seen": last["received_at"],
                 "last_report_id": last["id"],
@@ -414,6 +416,7 @@ def triage_queries(repo: Repository, data: dict[str, list[dict]]) -> list[tuple[
             lambda: repo.list_groups(Filters(first_release=newest_minor)),
         ),
         ("triage: sort by releases", lambda: repo.list_groups(sort="releases")),
+        ("triage: sort by distinct machines", lambda: repo.list_groups(sort="machines")),
         (
             "triage: subsystem + open + sort count",
             lambda: repo.list_groups(Filters(subsystem=big, status="open"), sort="count"),

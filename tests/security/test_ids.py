@@ -12,7 +12,7 @@ HUGE = [2**63, 2**64 + 5, 10**30, 0, -1]
 
 def _admin(c) -> tuple[dict[str, str], int]:  # type: ignore[no-untyped-def]
     token = c.app.state.repo.create_token("ids-admin").token
-    made = c.post("/api/v1/reports", json={"log": demo_log(143)}).json()
+    made = c.post("/api/v1/reports?wait=10", json={"log": demo_log(143)}).json()
     return {"authorization": f"Bearer {token}"}, int(made["group_id"])
 
 

@@ -14,7 +14,9 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) attacker-visible-agent/1.0"
 
 
 def _submit(c, number: int = 143) -> dict:  # type: ignore[no-untyped-def]
-    r = c.post("/api/v1/reports", json={"log": demo_log(number)}, headers={"user-agent": UA})
+    r = c.post(
+        "/api/v1/reports?wait=10", json={"log": demo_log(number)}, headers={"user-agent": UA}
+    )
     assert r.status_code in (200, 201), r.text
     return r.json()
 
@@ -36,12 +38,31 @@ def test_public_report_and_group_do_not_expose_the_submitter(db_url: str) -> Non
 
 
 def test_reports_store_no_address_and_no_user_agent(db_url: str) -> None:
+    """A report keeps the sender's keyed rate-limit key (flood control's per-sender quota needs
+    it), never the address or the user agent; the key goes after its retention."""
+    import datetime as dt
+
+    from kpanic.store.retention import key_days, purge_submitter_keys
+    from kpanic.web.ratelimit import client_key
+
     with make_client(db_url) as c:
         made = _submit(c, 428)
-        detail = c.app.state.repo.get_report(made["id"])
+        repo = c.app.state.repo
+        detail = repo.get_report(made["id"])
         assert detail is not None and detail.client is not None
-        assert detail.client.get("ip") is None and detail.client.get("user_agent") is None
-        assert UA not in str(detail.to_dict())
+        secret = c.app.state.limiter.secret
+        assert detail.client.get("ip") == client_key("testclient", secret)  # keyed, not raw
+        assert "testclient" not in str(detail.to_dict())
+        assert detail.client.get("user_agent") is None and UA not in str(detail.to_dict())
+        n, _ = purge_submitter_keys(repo.engine)  # within the retention: kept
+        assert n == 0 and repo.get_report(made["id"]).client.get("ip")
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=key_days() + 1)
+        n, cutoff = purge_submitter_keys(repo.engine, now=later)
+        assert n == 1
+        kept = repo.get_report(made["id"]).client
+        assert "ip" not in kept and kept["via"] == "api"  # the route stays
+        again, _ = purge_submitter_keys(repo.engine, now=later, since=cutoff)
+        assert again == 0
 
 
 def test_rate_limit_keys_are_an_hmac_with_the_installation_secret(db_url: str) -> None:

@@ -44,6 +44,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify": ("triage", "the notification dispatcher"),
     "serve": ("service", "run the crash report web service (intake, API, dashboard)"),
     "demo": ("service", "start the service on a demo database filled with example crashes"),
+    "worker": (
+        "service",
+        "analyse queued submissions (run any number, on any host, against one database)",
+    ),
     "collect": (
         "client",
         "find the crashes of earlier boots on this machine (pstore, journal, kdump, syslog)",

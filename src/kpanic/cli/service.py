@@ -48,6 +48,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         "--log-level",
         default="info",
         choices=("critical", "error", "warning", "info", "debug"),
+        help="log level of the worker (info)",
     )
     p.add_argument(
         "--metrics-port",

@@ -69,11 +69,13 @@ def _analysis(body: Any) -> dict[str, Any] | None:
     """The analysis in an answer (directly, or under ``result``/``report``), or None."""
     if not isinstance(body, dict):
         return None
-    if "report_id" in body or "report_url" in body:
+    if body.get("report_id") is not None or body.get("report_url"):
         return body
     for key in ("result", "report"):
         inner = body.get(key)
-        if isinstance(inner, dict) and ("report_id" in inner or "report_url" in inner):
+        if isinstance(inner, dict) and (
+            inner.get("report_id") is not None or inner.get("report_url")
+        ):
             return inner
     return None
 
@@ -178,12 +180,13 @@ class Sender:
                     return accepted
                 result = _analysis(sbody)
                 state = str(sbody.get("status", "")).lower() if isinstance(sbody, dict) else ""
+                if state in ("failed", "error", "rejected"):
+                    why = sbody.get("error") or sbody.get("detail") or state
+                    code = sbody.get("error_status") or r.status_code
+                    return Outcome("rejected", int(code), str(why))
                 if result is not None:
                     st = "stored" if result.get("is_new", True) else "duplicate"
                     return self._described(Outcome(st, r.status_code, result=result))
-                if state in ("failed", "error", "rejected"):
-                    why = sbody.get("error") or sbody.get("detail") or state
-                    return Outcome("rejected", r.status_code, str(why))
                 if state and state not in PENDING_STATES:
                     return accepted
             elif r.status_code == 202:

@@ -182,7 +182,7 @@ def first_release_groups(s: Session, release: str) -> list[int]:
 def sort_column(sort: str) -> ColumnElement[Any] | None:
     """Sort keys of the triage additions (None for keys the caller knows)."""
     if sort == "machines":  # distinct machines that sent a machine id
-        return CrashGroup.machine_count
+        return CrashGroup.machine_count.expression
     if sort == "releases":
         return (
             select(func.count())

@@ -23,6 +23,7 @@ What can go wrong, and what happens:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import os
@@ -107,6 +108,8 @@ class Worker:
         self.repo = Repository(cfg.database_url, settings=settings)
         self.engine = self.repo.engine
         self.processed = 0
+        self._purged_until: dt.datetime | None = None  # kpanic.store.retention's watermark
+        self._next_purge = 0.0
 
     def close(self) -> None:
         self.repo.close()
@@ -128,8 +131,24 @@ class Worker:
                 log.exception("unexpected error in the %s worker", self.cfg.queue)
                 busy = False
             if not busy:
+                self._housekeeping()
                 self.stop.wait(self.cfg.poll_s + backoff)
         log.info("worker for the %s queue stopped (%d processed)", self.cfg.queue, self.processed)
+
+    def _housekeeping(self) -> None:
+        """When idle, now and then: drop sender keys past their retention (text workers)."""
+        if self.cfg.queue != "text" or time.monotonic() < self._next_purge:
+            return
+        from kpanic.store.retention import PURGE_EVERY_S, purge_submitter_keys
+
+        self._next_purge = time.monotonic() + PURGE_EVERY_S
+        try:
+            n, self._purged_until = purge_submitter_keys(self.engine, since=self._purged_until)
+        except SQLAlchemyError as exc:
+            log.error("purging old sender keys failed: %s", exc)
+            return
+        if n:
+            log.info("removed the sender key from %d reports past their retention", n)
 
     def run_once(self) -> bool:
         """Claim and process one batch; False when the queue was empty."""
