@@ -260,13 +260,34 @@ def test_claims_are_fair_across_senders(db_url: str, engine) -> None:  # type: i
     assert cli.id in taken
 
 
+def _through_worker(engine, items: list[Submission]) -> float:  # type: ignore[no-untyped-def]
+    """Seconds until a photo worker has finished ``items`` (fresh worker, warm fork server)."""
+    accepted = queue.enqueue_many(engine, items)
+    worker = Worker(
+        WorkerConfig(engine.url.render_as_string(hide_password=False), queue="photo", batch=1)
+    )
+    try:
+        started = time.monotonic()
+        while any(_one(engine, a.id).status not in ("done", "rejected") for a in accepted):
+            worker.run_once()
+        return time.monotonic() - started
+    finally:
+        worker.close()
+
+
 def test_a_valid_photo_behind_a_hostile_flood_is_answered_quickly(db_url: str, engine) -> None:  # type: ignore[no-untyped-def]
     """Issue 12 defect 1, end to end: six hostile photos from one client, then a valid photo
-    from another. Before: 19.2 s. Fair claims put it next; the one hostile decode in hand is
-    bounded by the decoder's budget and the child process's CPU limit."""
+    from another. Before: 19.2 s behind six. Now fair claims put it next, so it waits for at
+    most the one hostile decode in hand, which the decoder's budget and the child process's CPU
+    limit bound. Measured against this machine's own cost of one hostile and one valid photo
+    (the test must hold on a loaded machine too; BENCHMARKS.md has the quiet-machine figure)."""
     from tests.qr.image.test_budget import fake_finder_tiling
 
     hostile = fake_finder_tiling(1000, 3, 4)  # the issue's 3.6 KB tiling
+    screen = _screen_png()
+    _through_worker(engine, [Submission("photo", screen, Origin(client="warm-up"))])
+    one_hostile = _through_worker(engine, [Submission("photo", hostile, Origin(client="h"))])
+    one_valid = _through_worker(engine, [Submission("photo", screen + b"\0", Origin(client="v"))])
     queue.enqueue_many(engine, [Submission("photo", hostile, Origin(client="attacker"))] * 6)
     stop = threading.Event()
     worker = Worker(
@@ -277,21 +298,23 @@ def test_a_valid_photo_behind_a_hostile_flood_is_answered_quickly(db_url: str, e
     thread.start()
     try:
         deadline = time.monotonic() + 60
-        while not any(s and s.status == "running" for s in queue.states(engine, [1, 2, 3, 4])):
+        while not any(s and s.status == "running" for s in queue.states(engine, [4, 5, 6, 7])):
             assert time.monotonic() < deadline
             time.sleep(0.02)
         (valid,) = queue.enqueue_many(
-            engine, [Submission("photo", _screen_png(), Origin(client="person"))]
+            engine, [Submission("photo", screen + b"\0\0", Origin(client="person"))]
         )
         started = time.monotonic()
         while _one(engine, valid.id).status not in ("done", "rejected"):
-            assert time.monotonic() - started < 30
+            assert time.monotonic() - started < 60
             time.sleep(0.02)
         elapsed = time.monotonic() - started
     finally:
         stop.set()
         thread.join(60)
         worker.close()
-    order = [s.status for s in queue.states(engine, list(range(1, valid.id + 1))) if s]
-    assert _one(engine, valid.id).status == "done", order
-    assert elapsed < 2.5, (elapsed, order)
+    flood = [s.status for s in queue.states(engine, list(range(4, valid.id))) if s]
+    assert _one(engine, valid.id).status == "done"
+    assert flood.count("queued") >= 4, flood  # it went before the rest of the flood
+    bound = 2 * one_hostile + one_valid + 1.0  # six hostile decodes ahead would be 6x
+    assert elapsed < bound, (elapsed, one_hostile, one_valid, flood)

@@ -261,6 +261,9 @@ def _photo_child(conn: Any, job: q.Job, limits: Limits) -> None:
     import signal
 
     signal.signal(signal.SIGPROF, signal.SIG_DFL)
+    import cv2
+
+    cv2.setNumThreads(1)  # one photo, one core: OpenCV's thread pool would share the CPU cap
     signal.setitimer(signal.ITIMER_PROF, max(0.001, limits.photo_cpu_s))
     seconds = max(1, math.ceil(limits.photo_cpu_s)) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
