@@ -16,13 +16,13 @@ def test_upgrade_from_0006_triage_keeps_reports_and_adds_the_queue(db_url: str) 
     from tests.web.conftest import demo_log
 
     upgrade(db_url)
-    command.downgrade(alembic_config(db_url), "0006_triage")  # the previous head, as deployed
-    with Repository(db_url) as repo:
+    with Repository(db_url) as repo:  # today's code needs today's schema: store at head
         stored = repo.ingest_log(demo_log(428))
+    command.downgrade(alembic_config(db_url), "0006_triage")  # the previous head, as deployed
     engine = make_engine(db_url)
     try:
         assert "submissions" not in sa.inspect(engine).get_table_names()
-        upgrade(db_url)
+        upgrade(db_url, "0007")  # later revisions have tests of their own
         assert current_revision(db_url) == "0007"
         (acc,) = queue.enqueue_many(engine, [Submission("log", "x\x00y")])  # NUL-safe
         (job,) = queue.claim(engine, "text", 5, lease_s=30)
