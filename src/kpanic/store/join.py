@@ -300,7 +300,7 @@ class JoinMixin(RepositoryBase):
         if not chosen:
             return []
         texts = dict(
-            s.execute(select(Report.id, _TEXT).where(Report.id.in_(chosen))).tuples().all()
+            s.execute(select(Report.id, _TEXT).where(Report.id.in_(chosen))).all()  # type: ignore[arg-type]
         )
         return [(rid, texts[rid]) for rid in chosen if texts.get(rid)]
 
