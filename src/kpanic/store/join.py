@@ -158,6 +158,20 @@ class SourceInfo:
         }
 
 
+def describe_sources(sources: list[SourceInfo]) -> list[str]:
+    """One phrase per piece, oldest first, for the report page: "QR code photo, 2026-12-03
+    10:01", then "full log from pstore, 10:20" (the date only when it changes; UTC)."""
+    out, last_day = [], None
+    for src in sources:
+        at = src.received_at.astimezone(dt.UTC)
+        day = at.date()
+        stamp = at.strftime("%H:%M") if day == last_day else at.strftime("%Y-%m-%d %H:%M")
+        last_day = day
+        size = f" ({src.lines} lines)" if src.lines else ""
+        out.append(f"{src.label}, {stamp}{size}")
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Joined:
     """A stored report a new one was joined with."""
@@ -460,5 +474,6 @@ __all__ = [
     "SourceInfo",
     "anchor_line",
     "contains",
+    "describe_sources",
     "log_lines",
 ]
