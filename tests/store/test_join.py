@@ -349,3 +349,34 @@ def _empty(url: str) -> None:
         for table in reversed(TABLES):
             conn.exec_driver_sql(f"DELETE FROM {table}")
     engine.dispose()
+
+
+def test_a_report_joined_meanwhile_is_judged_on_its_text_as_it_is_now(
+    jrepo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's row lock may wait for another transaction that upgraded the candidate:
+    the join is decided again on the current text (a middle piece never replaces the full
+    log it is part of)."""
+    tail, full = pieces("719")
+    first = jrepo.store(tail, received_at=T0)
+    jrepo.store(full, received_at=T0 + dt.timedelta(minutes=1))
+    text = _logs()["719"]
+    middle = prepare_log(text[len(text) // 2 :], scrub=True)
+    middle = dataclasses.replace(middle, kernel=full.kernel)
+    stale = (first.report_id, "fuller", join.report_text(tail))  # what it saw before the lock
+    monkeypatch.setattr(Repository, "_find_join", lambda self, s, p, when: stale)
+    res = jrepo.store(middle, received_at=T0 + dt.timedelta(minutes=2))
+    assert (res.report_id, res.joined) == (first.report_id, "piece")
+    rep = jrepo.get_report(first.report_id)
+    assert rep is not None and rep.original == full.original
+
+
+def test_deleting_a_joined_report_deletes_its_sources(jrepo: Repository) -> None:
+    tail, full = pieces("704")
+    first = jrepo.store(full, received_at=T0)
+    jrepo.store(tail, received_at=T0)
+    assert len(jrepo.report_sources(first.report_id)) == 2
+    assert jrepo.delete_report(first.report_id)
+    assert jrepo.report_sources(first.report_id) == []
+    again = jrepo.store(tail, received_at=T0)  # the piece is not remembered any more
+    assert again.is_new and again.joined is None

@@ -40,7 +40,7 @@ from kpanic.store.common import (
     _utc,
 )
 from kpanic.store.db import write_session
-from kpanic.store.join import contains, log_lines, report_text
+from kpanic.store.join import join_role, log_lines, report_text
 from kpanic.store.models import CrashGroup, DailyCount, GroupFacet, GroupOverride, Report
 from kpanic.store.views import ClientInfo, IngestResult
 from kpanic.store.writes import (
@@ -149,9 +149,7 @@ class BatchWriteMixin(WriteMixin):
                     continue
                 if pa.arch and pb.arch and pa.arch != pb.arch or abs(wa - wb) > window:
                     continue
-                la, lb = lines[ka], lines[kb]
-                small, big = (la, lb) if len(la) <= len(lb) else (lb, la)
-                if contains(big, small):
+                if join_role(lines[ka], lines[kb]) is not None:
                     out.update((ka, kb))
         return [key for key, _ in items if key in out]
 

@@ -110,6 +110,16 @@ def contains(big: list[str], small: list[str]) -> bool:
         start = pos + 1
 
 
+def join_role(mine: list[str], theirs: list[str]) -> str | None:
+    """How a new text (``mine``) joins a stored one: ``piece`` (it is contained in it),
+    ``fuller`` (it contains it), or None."""
+    if len(mine) <= len(theirs) and contains(theirs, mine):
+        return "piece"
+    if len(theirs) < len(mine) and contains(mine, theirs):
+        return "fuller"
+    return None
+
+
 def origin_of_text(text: str) -> str | None:
     """Where a log came from when its text says so (a pstore record's header line)."""
     head = text.lstrip()[:40].split("\n", 1)[0].strip()
@@ -318,21 +328,17 @@ class JoinMixin(RepositoryBase):
         )
         return [(rid, texts[rid]) for rid in chosen if texts.get(rid)]
 
-    def _find_join(
-        self, s: Session, p: Any, when: dt.datetime
-    ) -> tuple[int, str, list[str]] | None:
-        """(report id, role, the stored text's lines) of the first candidate ``p`` joins."""
+    def _find_join(self, s: Session, p: Any, when: dt.datetime) -> tuple[int, str, str] | None:
+        """(report id, role, the stored text) of the first candidate ``p`` joins."""
         text = report_text(p)
         cands = self._candidates(s, p, when)
         if not cands or not text:
             return None
         mine = log_lines(text)
         for rid, other in cands:
-            theirs = log_lines(other)
-            if len(mine) <= len(theirs) and contains(theirs, mine):
-                return rid, "piece", theirs
-            if len(theirs) < len(mine) and contains(mine, theirs):
-                return rid, "fuller", theirs
+            role = join_role(mine, log_lines(other))
+            if role is not None:
+                return rid, role, other
         return None
 
     # ------------------------------------------------------------------ applying
@@ -348,8 +354,16 @@ class JoinMixin(RepositoryBase):
         found = self._find_join(s, p, when)
         if found is None:
             return None
-        rid, role, _theirs = found
+        rid, role, compared = found
         stored = s.execute(_for_update(s, select(Report).where(Report.id == rid))).scalar_one()
+        current = report_text(stored)
+        if current != compared:
+            # PostgreSQL: another transaction joined a piece into it meanwhile (the row lock
+            # waited for it): decide again on the text as it is now.
+            fresh = join_role(log_lines(report_text(p) or ""), log_lines(current or ""))
+            if fresh is None or stored.pruned:
+                return None
+            role = fresh
         self._record_first(s, stored)
         text = report_text(p) or ""
         if role == "fuller":
@@ -475,5 +489,6 @@ __all__ = [
     "anchor_line",
     "contains",
     "describe_sources",
+    "join_role",
     "log_lines",
 ]
