@@ -39,11 +39,12 @@ docs/joining.md for why.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select, update
+from sqlalchemy import Text, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from kpanic.store.common import (
@@ -194,6 +195,46 @@ class Joined:
 _TEXT = func.coalesce(Report.kmsg, Report.original)
 
 
+@functools.cache
+def _candidate_query(dialect: str, *, with_arch: bool) -> Any:
+    """The candidate query (built once: its compiled form is cached, only values change).
+
+    The inner query reads the (kernel, received_at, ..., arch, ...) covering index alone,
+    backwards, and stops after MAX_CANDIDATES rows: its cost does not grow with the number of
+    reports of the release. On those few rows the database checks that the text is still
+    kept and runs the substring pre-filter, so implausible texts never leave it."""
+    conditions = [
+        Report.kernel == bindparam("kernel"),
+        Report.received_at >= bindparam("lo"),
+        Report.received_at <= bindparam("hi"),
+    ]
+    if with_arch:
+        conditions.append(or_(Report.arch.is_(None), Report.arch == bindparam("arch")))
+    near = (
+        select(Report.id)
+        .where(*conditions)
+        .order_by(Report.received_at.desc())
+        .limit(MAX_CANDIDATES)
+        .scalar_subquery()
+    )
+    body, anchor = bindparam("body", type_=Text), bindparam("anchor", type_=Text)
+    # Stored texts end in exactly one newline (ingest.normalize_text): the characters before it.
+    if dialect == "postgresql":
+        tail = func.left(func.right(_TEXT, SUFFIX_CHARS + 1), SUFFIX_CHARS)
+        found_in_new = func.strpos(body, tail) > 0
+        new_in_found = func.strpos(_TEXT, anchor) > 0
+    else:
+        tail = func.substr(_TEXT, -(SUFFIX_CHARS + 1), SUFFIX_CHARS)
+        found_in_new = func.instr(body, tail) > 0
+        new_in_found = func.instr(_TEXT, anchor) > 0
+    plausible = case((or_(new_in_found, found_in_new), True), else_=False)
+    return (
+        select(Report.id, func.length(_TEXT).label("size"))
+        .where(Report.id.in_(near), Report.pruned.is_(False), plausible)
+        .order_by(Report.received_at.desc(), Report.id.desc())
+    )
+
+
 class JoinMixin(RepositoryBase):
     """Finding and applying joins inside a write transaction; listing a report's sources."""
 
@@ -277,44 +318,16 @@ class JoinMixin(RepositoryBase):
         lines = log_lines(text)
         if not lines:
             return []
-        anchor = anchor_line(lines)
-        body = _no_nul(text)
-        conditions = [
-            Report.kernel == p.kernel[:128],
-            Report.received_at >= when - window,
-            Report.received_at <= when + window,
-            Report.pruned.is_(False),
-        ]
-        if p.arch:
-            conditions.append(or_(Report.arch.is_(None), Report.arch == p.arch))
-        near = (
-            select(Report.id)
-            .where(*conditions)
-            .order_by(Report.received_at.desc(), Report.id.desc())
-            .limit(MAX_CANDIDATES)
-            .scalar_subquery()
-        )
-        dialect = s.get_bind().dialect.name
-        if dialect == "postgresql":
-            tail = func.right(func.rtrim(_TEXT, "\n"), SUFFIX_CHARS)
-            found_in_new = func.strpos(literal(body), tail) > 0
-            new_in_found = func.strpos(_TEXT, literal(anchor)) > 0
-        else:
-            tail = func.substr(func.rtrim(_TEXT, "\n"), -SUFFIX_CHARS)
-            found_in_new = func.instr(literal(body), tail) > 0
-            new_in_found = func.instr(_TEXT, literal(anchor)) > 0
-        plausible = case((or_(new_in_found, found_in_new), True), else_=False)
-        rows = s.execute(
-            select(
-                Report.id,
-                Report.content_hash,
-                Report.group_id,
-                Report.received_at,
-                func.length(_TEXT).label("size"),
-            )
-            .where(Report.id.in_(near), plausible)
-            .order_by(Report.received_at.desc(), Report.id.desc())
-        ).all()
+        params = {
+            "kernel": p.kernel[:128],
+            "lo": when - window,
+            "hi": when + window,
+            "arch": p.arch,
+            "anchor": anchor_line(lines),
+            "body": _no_nul(text),
+        }
+        stmt = _candidate_query(s.get_bind().dialect.name, with_arch=bool(p.arch))
+        rows = s.execute(stmt, params).all()
         chosen, budget = [], MAX_COMPARE_CHARS
         for r in rows:
             if r.size is None or r.size > budget:
