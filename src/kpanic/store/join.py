@@ -44,8 +44,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, bindparam, case, func, or_, select, update
+from sqlalchemy import bindparam, case, func, literal_column, or_, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from kpanic.store.common import (
     RepositoryBase,
@@ -210,14 +212,17 @@ def _candidate_query(dialect: str, *, with_arch: bool) -> Any:
     ]
     if with_arch:
         conditions.append(or_(Report.arch.is_(None), Report.arch == bindparam("arch")))
+    # The limit is written into the SQL: as a parameter, PostgreSQL's planner does not know
+    # it is small and may scan every report's text with the substring test instead.
     near = (
-        select(Report.id)
+        select(Report.id.label("cid"))
         .where(*conditions)
         .order_by(Report.received_at.desc())
-        .limit(MAX_CANDIDATES)
-        .scalar_subquery()
+        .limit(literal_column(str(int(MAX_CANDIDATES))))
+        .subquery("near")
     )
-    body, anchor = bindparam("body", type_=Text), bindparam("anchor", type_=Text)
+    # Untyped: PostgreSQL takes them as text (no cast to VARCHAR and back for each row).
+    body, anchor = bindparam("body", type_=NullType()), bindparam("anchor", type_=NullType())
     # Stored texts end in exactly one newline (ingest.normalize_text): the characters before it.
     if dialect == "postgresql":
         tail = func.left(func.right(_TEXT, SUFFIX_CHARS + 1), SUFFIX_CHARS)
@@ -228,9 +233,12 @@ def _candidate_query(dialect: str, *, with_arch: bool) -> Any:
         found_in_new = func.instr(body, tail) > 0
         new_in_found = func.instr(_TEXT, anchor) > 0
     plausible = case((or_(new_in_found, found_in_new), True), else_=False)
+    # PostgreSQL: octet_length reads the stored size; length would decompress the text.
+    size = func.octet_length(_TEXT) if dialect == "postgresql" else func.length(_TEXT)
     return (
-        select(Report.id, func.length(_TEXT).label("size"))
-        .where(Report.id.in_(near), Report.pruned.is_(False), plausible)
+        select(Report.id, size.label("size"))
+        .select_from(near.join(Report, Report.id == near.c.cid))
+        .where(Report.pruned.is_(False), plausible)
         .order_by(Report.received_at.desc(), Report.id.desc())
     )
 
@@ -326,7 +334,14 @@ class JoinMixin(RepositoryBase):
             "anchor": anchor_line(lines),
             "body": _no_nul(text),
         }
-        stmt = _candidate_query(s.get_bind().dialect.name, with_arch=bool(p.arch))
+        dialect = s.get_bind().dialect.name
+        if dialect == "postgresql" and not s.info.get("kpanic_custom_plans"):
+            # psycopg prepares a statement run often; PostgreSQL then switches to a generic
+            # plan, which cannot know the release's reports are few and ran the substring
+            # test on every text (100 ms a call). Plans made for the values: ~1 ms.
+            s.execute(sql_text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            s.info["kpanic_custom_plans"] = True
+        stmt = _candidate_query(dialect, with_arch=bool(p.arch))
         rows = s.execute(stmt, params).all()
         chosen, budget = [], MAX_COMPARE_CHARS
         for r in rows:
