@@ -120,3 +120,31 @@ def test_kpanic_submit_joins_the_full_log_with_the_qr_tail(
     assert "panic URL (QR code)" in page.text and "full log" in page.text
     groups = httpx.get(f"{server.url}/api/v1/groups", timeout=30).json()
     assert [(g["title"], g["report_count"]) for g in groups["items"]] == [(title, 1)]
+
+
+def test_qr_tail_then_kpanic_collect_from_a_fake_pstore_tree(
+    tmp_path: Path,
+    server: Served,  # noqa: F811
+) -> None:
+    """The crash's QR tail reaches the server first; after the reboot ``kpanic collect
+    --send`` finds the same crash in pstore (efi parts cut at an odd offset, one of them
+    ``.enc.z``) and sends it: the server joins it with the tail's report."""
+    from tests.client.conftest import write_dump
+
+    url, full, title = _crash("721")
+    first = httpx.post(f"{server.url}/api/v1/reports?wait=20", json={"url": url}, timeout=30)
+    assert first.status_code == 201, first.text
+    assert first.json()["title"] != title
+    root = tmp_path / "root"
+    n = len(full.encode())
+    write_dump(root / "sys" / "fs" / "pstore", full, cuts=[n // 2 + 7], compress={2})
+    env = {"KPANIC_CLIENT_STATE_DIR": str(tmp_path / "state")}
+    sent = run_kpanic("collect", "--root", str(root), "--send", "--server", server.url, env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert f"(report {first.json()['id']})" in sent.stdout, sent.stdout
+    assert "joined with the stored crash" in sent.stdout
+    report = httpx.get(f"{server.url}/api/v1/reports/{first.json()['id']}", timeout=30).json()
+    assert report["summary"]["title"] == title
+    assert [s["source_kind"] for s in report["sources"]] == ["url", "log"]
+    groups = httpx.get(f"{server.url}/api/v1/groups", timeout=30).json()
+    assert [(g["title"], g["report_count"]) for g in groups["items"]] == [(title, 1)]
