@@ -40,7 +40,7 @@ from kpanic.store.common import (
     _utc,
 )
 from kpanic.store.db import write_session
-from kpanic.store.join import join_role, log_lines, report_text
+from kpanic.store.join import big_enough, join_role, log_lines, report_text
 from kpanic.store.models import CrashGroup, DailyCount, GroupFacet, GroupOverride, Report
 from kpanic.store.views import ClientInfo, IngestResult
 from kpanic.store.writes import (
@@ -134,22 +134,30 @@ class BatchWriteMixin(WriteMixin):
             return []
         out: set[str] = set()
         items = list(fresh.items())
-        lines: dict[str, list[str]] = {}
+        # Per item: its lines, whether it is long enough to be a piece, and its set of lines
+        # (a pair is compared only when the smaller one's second line is in the other).
+        info: dict[str, tuple[list[str], bool, frozenset[str]]] = {}
         for key, (it, when) in items:
             p = it.prepared
             if p.kernel and self._find_join(s, p, when) is not None:
                 out.add(key)
             text = report_text(p)
             if p.kernel and text:
-                lines[key] = log_lines(text)
+                lines = log_lines(text)
+                info[key] = (lines, big_enough(lines), frozenset(lines))
         for i, (ka, (a, wa)) in enumerate(items):
+            if ka not in info:
+                continue
             for kb, (b, wb) in items[i + 1 :]:
                 pa, pb = a.prepared, b.prepared
-                if ka not in lines or kb not in lines or pa.kernel != pb.kernel:
+                if kb not in info or pa.kernel != pb.kernel:
                     continue
                 if pa.arch and pb.arch and pa.arch != pb.arch or abs(wa - wb) > window:
                     continue
-                if join_role(lines[ka], lines[kb]) is not None:
+                small, big = sorted((info[ka], info[kb]), key=lambda x: len(x[0]))
+                if not small[1] or small[0][1] not in big[2]:
+                    continue
+                if join_role(info[ka][0], info[kb][0]) is not None:
                     out.update((ka, kb))
         return [key for key, _ in items if key in out]
 
