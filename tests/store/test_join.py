@@ -380,3 +380,30 @@ def test_deleting_a_joined_report_deletes_its_sources(jrepo: Repository) -> None
     assert jrepo.report_sources(first.report_id) == []
     again = jrepo.store(tail, received_at=T0)  # the piece is not remembered any more
     assert again.is_new and again.joined is None
+
+
+def test_migration_0009_adds_and_removes_only_report_sources(db_url: str) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+
+    from kpanic.store.db import alembic_config, current_revision, make_engine, upgrade
+
+    tail, full = pieces("704")
+    with Repository(db_url) as repo:
+        kept = repo.store(full, received_at=T0)
+        repo.store(tail, received_at=T0)
+    engine = make_engine(db_url)
+    try:
+        command.downgrade(alembic_config(db_url), "0007")
+        assert "report_sources" not in sa.inspect(engine).get_table_names()
+        with Repository(db_url) as repo:
+            assert repo.get_report(kept.report_id) is not None
+        upgrade(db_url)
+        assert current_revision(db_url) == "0009"
+        assert "report_sources" in sa.inspect(engine).get_table_names()
+        with Repository(db_url) as repo:  # the sources of before are gone; joining works again
+            assert [s.role for s in repo.report_sources(kept.report_id)] == ["first"]
+            assert repo.store(tail, received_at=T0).joined == "piece"
+    finally:
+        engine.dispose()
+        upgrade(db_url)
