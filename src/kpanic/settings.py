@@ -31,6 +31,9 @@ DEFAULT_SAMPLE_LIMIT = 20
 DEFAULT_MAX_LOG_BYTES = 2 * 1024 * 1024  # a full dmesg with a few oopses fits easily
 DEFAULT_MAX_URL_CHARS = 64 * 1024  # the largest QR (version 40) payload URL is ~7 KB
 DEFAULT_MAX_PHOTO_BYTES = 25 * 1024 * 1024  # a 48 MP phone JPEG/HEIC
+# Pieces of one crash (a QR tail, then the full log) are joined when they arrive within this
+# many hours of each other (kpanic.store.join); 0 turns joining off.
+DEFAULT_JOIN_WINDOW_HOURS = 7 * 24
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -102,6 +105,7 @@ class Settings:
     max_log_bytes: int = DEFAULT_MAX_LOG_BYTES
     max_url_chars: int = DEFAULT_MAX_URL_CHARS
     max_photo_bytes: int = DEFAULT_MAX_PHOTO_BYTES
+    join_window_hours: int = DEFAULT_JOIN_WINDOW_HOURS
 
     def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed (tests, CLI flags)."""
@@ -118,5 +122,6 @@ def get_settings(database_url: str | None = None, **overrides: Any) -> Settings:
         max_log_bytes=_env_int("KPANIC_MAX_LOG_BYTES", DEFAULT_MAX_LOG_BYTES, 1),
         max_url_chars=_env_int("KPANIC_MAX_URL_CHARS", DEFAULT_MAX_URL_CHARS, 1),
         max_photo_bytes=_env_int("KPANIC_MAX_PHOTO_BYTES", DEFAULT_MAX_PHOTO_BYTES, 1),
+        join_window_hours=_env_int("KPANIC_JOIN_WINDOW_HOURS", DEFAULT_JOIN_WINDOW_HOURS),
     )
     return replace(settings, **overrides) if overrides else settings

@@ -64,8 +64,10 @@ def test_store_many_matches_single_stores(db_url: str, prepared_crashes, tmp_pat
     prepared += [prepare_log(v, scrub=False) for v in variants(prepared_crashes[1][0].log, 6)[1:]]
     whens = [DAY + dt.timedelta(days=i % 3, minutes=i) for i in range(len(prepared))]
     single = Repository(db_url, settings=get_settings(db_url, sample_limit=2))
-    for p, when in zip(prepared, whens, strict=True):
-        single.store(p, received_at=when)
+    # The first variants contain the plain log they extend: they join its report
+    # (kpanic.store.join), in both paths alike.
+    answers = [single.store(p, received_at=when) for p, when in zip(prepared, whens, strict=True)]
+    assert any(a.joined == "fuller" for a in answers)
     expected = _snapshot(single)
     single.close()
     other = f"sqlite:///{tmp_path / 'batch.db'}"
@@ -75,7 +77,8 @@ def test_store_many_matches_single_stores(db_url: str, prepared_crashes, tmp_pat
     batch = Repository(other, settings=get_settings(other, sample_limit=2))
     items = [Pending(p, None, when) for p, when in zip(prepared, whens, strict=True)]
     results = batch.store_many(items[:7]) + batch.store_many(items[7:] + items[:3])
-    assert [r.is_new for r in results] == [True] * len(prepared) + [False] * 3
+    want = [(a.is_new, a.joined) for a in answers]
+    assert [(r.is_new, r.joined) for r in results] == want + [(False, None)] * 3
     assert [r.report_id for r in results[-3:]] == [r.report_id for r in results[:3]]
     assert _snapshot(batch) == expected
     batch.close()

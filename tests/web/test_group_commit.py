@@ -18,8 +18,11 @@ from tests.web.conftest import DEMO
 
 def _logs() -> list[str]:
     logs = [p.read_text() for p in sorted(DEMO.glob("syzkaller-*.txt"))[:6]]
-    # the same crash twice with different console noise: distinct reports, one group
-    return logs + [f"{logs[0]}[99999.000001] random: crng reseeded\n"]
+    # the same crash twice with different console noise: distinct reports, one group (each
+    # with a line of its own: a log that merely extends another is a piece of the same crash
+    # and joins it, kpanic.store.join)
+    noisy = [f"{logs[0]}[99999.{i:06d}] random: crng reseeded\n" for i in (1, 2)]
+    return [noisy[0], *logs[1:], noisy[1]]
 
 
 async def _submit_all(app: object, logs: list[str]) -> list[httpx.Response]:

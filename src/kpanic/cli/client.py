@@ -281,6 +281,8 @@ def _print_outcomes(
                         "title": r.get("title"),
                         "bug_class": r.get("bug_class"),
                         "rust_prevents": r.get("rust_prevents"),
+                        "joined_report_id": r.get("joined_report_id"),
+                        "joined_as": r.get("joined_as"),
                     }
                 ),
                 flush=True,
@@ -304,6 +306,12 @@ def _print_outcome(entry: Entry, out: Outcome) -> None:
     r = out.result
     if out.status in ("stored", "duplicate"):
         what = "stored as a new report" if out.status == "stored" else "already stored"
+        if r.get("joined_report_id") is not None:
+            what = (
+                "joined with the stored crash: the report now keeps this fuller log"
+                if r.get("joined_as") == "fuller"
+                else "joined with the stored crash (a piece of its log)"
+            )
         print(f"{entry.name}: {what} (report {r.get('report_id')})")
         print(f"  title:  {r.get('title')}")
         print(

@@ -12,6 +12,9 @@ Status = Literal["queued", "running", "done", "rejected", "failed"]
 class SubmitResult:
     """A submission's outcome so far. ``id`` is the report's id once analysed (None before:
     ``status_url`` tells when); ``is_new`` False means the same crash text was already stored.
+    ``joined_report_id``: this input was a piece of a stored crash and was joined with that
+    report (``joined_as`` ``piece``: its text was already contained in the report's;
+    ``fuller``: the report now keeps this fuller text and its analysis).
     ``error_status``/``error``: why a rejected or failed submission made no report."""
 
     submission_id: int | None
@@ -33,6 +36,8 @@ class SubmitResult:
     group_url: str | None = None
     error_status: int | None = None
     error: str | None = None
+    joined_report_id: int | None = None
+    joined_as: str | None = None
 
     @property
     def finished(self) -> bool:

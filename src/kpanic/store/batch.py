@@ -31,6 +31,7 @@ from kpanic.store.common import (
     _counter_day,
     _day,
     _dims,
+    _Duplicate,
     _facets,
     _fit_signature,
     _insert,
@@ -39,6 +40,7 @@ from kpanic.store.common import (
     _utc,
 )
 from kpanic.store.db import write_session
+from kpanic.store.join import big_enough, join_role, log_lines, report_text
 from kpanic.store.models import CrashGroup, DailyCount, GroupFacet, GroupOverride, Report
 from kpanic.store.views import ClientInfo, IngestResult
 from kpanic.store.writes import (
@@ -60,6 +62,7 @@ class Pending:
     prepared: ingest_mod.PreparedReport
     client: ClientInfo | None = None
     received_at: dt.datetime | None = None
+    submission_id: int | None = None  # the queued submission (recorded when joined)
 
 
 class BatchWriteMixin(WriteMixin):
@@ -89,11 +92,17 @@ class BatchWriteMixin(WriteMixin):
         hashes = sorted({it.prepared.content_hash for it in items})
         for row in s.execute(select(*STORED_COLUMNS).where(Report.content_hash.in_(hashes))):
             by_hash[row.content_hash] = stored_result(row, is_new=False)
+        self._joined_pieces(s, [h for h in hashes if h not in by_hash], by_hash)
         fresh: dict[str, tuple[Pending, dt.datetime]] = {}
         for it in items:
             key = it.prepared.content_hash
             if key not in by_hash and key not in fresh:
                 fresh[key] = (it, _utc(it.received_at) or _now())
+        for key in self._joinable(s, fresh):
+            # A piece of a stored crash (or of another item of this batch): one at a time, in
+            # order, through the single-store path, so both paths join alike.
+            it, when = fresh.pop(key)
+            by_hash[key] = self._store_one_in(s, it, when)
         if fresh:
             self._insert_fresh(s, fresh, by_hash)
         out, seen = [], set()
@@ -104,6 +113,65 @@ class BatchWriteMixin(WriteMixin):
             seen.add(it.prepared.content_hash)
             out.append(res)
         return out
+
+    def _joined_pieces(
+        self, s: Session, hashes: list[str], by_hash: dict[str, IngestResult]
+    ) -> None:
+        """Content already joined into a report as a piece: that report's result."""
+        owners = self._source_owner(s, hashes)
+        if not owners:
+            return
+        ids = sorted({rid for rid, _role in owners.values()})
+        rows = {r.id: r for r in s.execute(select(*STORED_COLUMNS).where(Report.id.in_(ids)))}
+        for key, (rid, role) in owners.items():
+            if rid in rows:
+                by_hash[key] = stored_result(rows[rid], is_new=False, joined=role)
+
+    def _joinable(self, s: Session, fresh: dict[str, tuple[Pending, dt.datetime]]) -> list[str]:
+        """The fresh items that join a stored report or another fresh item, in batch order."""
+        window = self._join_window()
+        if window is None:
+            return []
+        out: set[str] = set()
+        items = list(fresh.items())
+        # Per item: its lines, whether it is long enough to be a piece, and its set of lines
+        # (a pair is compared only when the smaller one's second line is in the other).
+        info: dict[str, tuple[list[str], bool, frozenset[str]]] = {}
+        for key, (it, when) in items:
+            p = it.prepared
+            if p.kernel and self._find_join(s, p, when) is not None:
+                out.add(key)
+            text = report_text(p)
+            if p.kernel and text:
+                lines = log_lines(text)
+                info[key] = (lines, big_enough(lines), frozenset(lines))
+        for i, (ka, (a, wa)) in enumerate(items):
+            if ka not in info:
+                continue
+            for kb, (b, wb) in items[i + 1 :]:
+                pa, pb = a.prepared, b.prepared
+                if kb not in info or pa.kernel != pb.kernel:
+                    continue
+                if pa.arch and pb.arch and pa.arch != pb.arch or abs(wa - wb) > window:
+                    continue
+                small, big = sorted((info[ka], info[kb]), key=lambda x: len(x[0]))
+                if not small[1] or small[0][1] not in big[2]:
+                    continue
+                if join_role(info[ka][0], info[kb][0]) is not None:
+                    out.update((ka, kb))
+        return [key for key, _ in items if key in out]
+
+    def _store_one_in(self, s: Session, it: Pending, when: dt.datetime) -> IngestResult:
+        """One item through the single-store path, in a savepoint (a concurrent writer that
+        stored the same content first rolls back only this item)."""
+        try:
+            with s.begin_nested():
+                return self._store_in(s, it.prepared, it.client, when, it.submission_id)
+        except _Duplicate:
+            row = s.execute(
+                select(*STORED_COLUMNS).where(Report.content_hash == it.prepared.content_hash)
+            ).one()
+            return stored_result(row, is_new=False)
 
     def _groups_for(
         self, s: Session, fresh: dict[str, tuple[Pending, dt.datetime]]

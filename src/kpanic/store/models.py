@@ -232,6 +232,7 @@ __all__ = [
     "GroupFacet",
     "GroupOverride",
     "Report",
+    "ReportSource",
 ]
 
 
@@ -292,6 +293,39 @@ class QueuedSubmission(Base):
         Index("ix_submissions_raw_hash", "raw_hash"),
         Index("ix_submissions_queue_finished_at", "queue", "finished_at"),
         Index("ix_submissions_report_id", "report_id"),
+    )
+
+
+class ReportSource(Base):
+    """One piece of a crash that was joined into a report (:mod:`kpanic.store.join`).
+
+    A report that was never joined has no rows: its one source is the report row itself.
+    When a second piece of the same crash arrives (a QR tail, then the full log from pstore),
+    the report's own piece is recorded here first (``role`` ``first``), then the new one:
+    ``piece`` (the new text was contained in the report's: nothing else changed) or
+    ``fuller`` (the new text contains the report's: the report now keeps it and its
+    analysis). ``content_hash`` is unique: the same piece sent again is found here, like a
+    report by ``reports.content_hash``.
+    """
+
+    __tablename__ = "report_sources"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    report_id: Mapped[int] = mapped_column(IdType, ForeignKey("reports.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(8))  # first | piece | fuller
+    source_kind: Mapped[str] = mapped_column(String(8))  # log | url | photo
+    origin: Mapped[str | None] = mapped_column(String(16))  # pstore, when the text shows it
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)  # characters of the piece's kernel log text
+    lines: Mapped[int] = mapped_column(Integer)  # its non-blank lines
+    submission_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("submissions.id", ondelete="SET NULL")
+    )
+
+    __table_args__ = (
+        Index("ix_report_sources_report_id_received_at", "report_id", "received_at"),
+        Index("ix_report_sources_submission_id", "submission_id"),
     )
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 
 from kpanic.pipeline.submission import Origin, Submission
 from kpanic.store.db import write_session
-from kpanic.store.models import QueuedSubmission, Report
+from kpanic.store.models import QueuedSubmission, Report, ReportSource
 from kpanic.store.views import IngestResult
 
 T = TypeVar("T")
@@ -92,6 +92,7 @@ class State:
     error_status: int | None
     error: str | None
     report: dict[str, Any] | None  # title, group_id, bug_class, ... of the stored report
+    joined: str | None = None  # piece | fuller: joined with report_id (kpanic.store.join)
 
 
 # ------------------------------------------------------------------------- intake side
@@ -172,10 +173,15 @@ _STATE_COLUMNS = (
     Report.language,
     Report.kernel,
     Report.arch,
+    ReportSource.role,
 )
 _STATES = (
     select(*_STATE_COLUMNS)
     .outerjoin(Report, Report.id == Q.report_id)
+    .outerjoin(
+        ReportSource,
+        (ReportSource.submission_id == Q.id) & ReportSource.role.in_(("piece", "fuller")),
+    )
     .where(Q.id.in_(bindparam("ids", expanding=True)))
 )
 _REPORT_FIELDS = (
@@ -217,6 +223,7 @@ def states(engine: Engine, ids: Sequence[int]) -> list[State | None]:
             error_status=r.error_status,
             error=r.error,
             report=report,
+            joined=r.role,
         )
     return [found.get(int(i)) for i in ids]
 

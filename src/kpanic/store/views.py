@@ -102,7 +102,10 @@ class Page(Generic[T]):
 @dataclass(frozen=True, slots=True)
 class IngestResult(_ToDict):
     """What ingest did. ``is_new`` False: the same content was already stored (``report_id`` is
-    the existing report). Returned only after the transaction committed."""
+    the existing report). ``joined``: the input was a piece of a stored crash and was joined
+    with report ``report_id`` (``piece``: its text was contained in the report's; ``fuller``:
+    the report now keeps this fuller text; see :mod:`kpanic.store.join`). Returned only after
+    the transaction committed."""
 
     report_id: int
     group_id: int | None
@@ -112,6 +115,7 @@ class IngestResult(_ToDict):
     bug_class: str | None
     rust_prevents: str | None
     signature: str
+    joined: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

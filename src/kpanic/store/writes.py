@@ -46,12 +46,14 @@ from kpanic.store.common import (
     _utc,
 )
 from kpanic.store.db import read_session, write_session
+from kpanic.store.join import JoinMixin
 from kpanic.store.models import (
     CrashGroup,
     DailyCount,
     GroupFacet,
     GroupOverride,
     Report,
+    ReportSource,
 )
 from kpanic.store.views import (
     ClientInfo,
@@ -70,7 +72,9 @@ STORED_COLUMNS = (
 )
 
 
-def stored_result(row: Any, *, is_new: bool, group_is_new: bool = False) -> IngestResult:
+def stored_result(
+    row: Any, *, is_new: bool, group_is_new: bool = False, joined: str | None = None
+) -> IngestResult:
     """The IngestResult for a stored report row (``STORED_COLUMNS``)."""
     return IngestResult(
         report_id=row.id,
@@ -81,6 +85,7 @@ def stored_result(row: Any, *, is_new: bool, group_is_new: bool = False) -> Inge
         bug_class=row.bug_class,
         rust_prevents=row.rust_prevents,
         signature=row.signature,
+        joined=joined,
     )
 
 
@@ -195,7 +200,7 @@ def better_representative(current: Any, candidate: Any, candidate_ok: Any) -> An
     )
 
 
-class WriteMixin(RepositoryBase):
+class WriteMixin(JoinMixin, RepositoryBase):
     """Ingest writes (concurrency-safe: upserts and SQL-side counter updates)."""
 
     def store(
@@ -204,10 +209,13 @@ class WriteMixin(RepositoryBase):
         *,
         client: ClientInfo | None = None,
         received_at: dt.datetime | None = None,
+        submission_id: int | None = None,
     ) -> IngestResult:
-        """Write a prepared report, its group and the aggregates in one transaction.
+        """Write a prepared report, its group and the aggregates in one transaction; or join
+        it with a stored piece of the same crash (:mod:`kpanic.store.join`).
 
         Returns after the commit. Safe under concurrent writers in many processes.
+        ``submission_id``: the queued submission it came from (recorded when joined).
         """
         when = _utc(received_at) or _now()
         existing = self._existing(prepared.content_hash)
@@ -217,7 +225,7 @@ class WriteMixin(RepositoryBase):
             for attempt in range(WRITE_ATTEMPTS):
                 try:
                     with write_session(self.engine) as s:
-                        return self._store_in(s, prepared, client, when)
+                        return self._store_in(s, prepared, client, when, submission_id)
                 except DBAPIError as exc:
                     if attempt + 1 == WRITE_ATTEMPTS or not _retryable(exc):
                         raise
@@ -229,9 +237,17 @@ class WriteMixin(RepositoryBase):
             return existing
 
     def _existing(self, key: str) -> IngestResult | None:
+        """The stored report of this content: its own, or the one it was joined into."""
         with read_session(self.engine) as s:
             row = s.execute(select(*STORED_COLUMNS).where(Report.content_hash == key)).first()
-        return stored_result(row, is_new=False) if row is not None else None
+            if row is not None:
+                return stored_result(row, is_new=False)
+            piece = s.execute(
+                select(*STORED_COLUMNS, ReportSource.role)
+                .join(ReportSource, ReportSource.report_id == Report.id)
+                .where(ReportSource.content_hash == key)
+            ).first()
+        return stored_result(piece, is_new=False, joined=piece.role) if piece else None
 
     def _store_in(
         self,
@@ -239,7 +255,12 @@ class WriteMixin(RepositoryBase):
         p: ingest_mod.PreparedReport,
         client: ClientInfo | None,
         when: dt.datetime,
+        submission_id: int | None = None,
     ) -> IngestResult:
+        joined = self._try_join(s, p, when, submission_id)
+        if joined is not None:
+            row = s.execute(select(*STORED_COLUMNS).where(Report.id == joined.report_id)).one()
+            return stored_result(row, is_new=False, joined=joined.role)
         signature = _fit_signature(p.signature)
         group_id, group_is_new = self._resolve_group(s, signature, p, when)
         values = report_row(p, group_id, when, client)
@@ -252,6 +273,8 @@ class WriteMixin(RepositoryBase):
         report_id = s.scalar(stmt)
         if report_id is None:
             raise _Duplicate
+        if submission_id is not None:  # a later piece in this transaction may join it
+            s.info.setdefault("kpanic_submission_of", {})[report_id] = submission_id
         self._add_to_group(s, group_id, report_id, p, when)
         self._bump_facets(s, group_id, _facets(p), +1)
         self._bump_daily(s, _day(when), _dims(p), +1)

@@ -113,6 +113,8 @@ def result_of(request: Request, state: queue.State, *, repeat: bool = False) -> 
         group_is_new=bool(state.group_is_new) and not repeat,
         error_status=state.error_status,
         error=state.error if status in ("rejected", "failed") else None,
+        joined_report_id=state.report_id if state.joined else None,
+        joined_as=state.joined,
         **{
             k: report.get(k)
             for k in (
@@ -220,7 +222,7 @@ def redirect(result: SubmitResult) -> RedirectResponse:
     """Where a browser goes after submitting: the report, or the page that waits for it."""
     raise_for(result)
     if result.status == "done" and result.report_url:
-        flag = "new" if result.is_new else "duplicate"
+        flag = "new" if result.is_new else "joined" if result.joined_report_id else "duplicate"
         return RedirectResponse(f"{result.report_url}?submitted={flag}", status_code=303)
     return RedirectResponse(f"/submissions/{result.submission_id}", status_code=303)
 

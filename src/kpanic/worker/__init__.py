@@ -197,7 +197,10 @@ class Worker:
     def _store(self, prepared: Sequence[tuple[q.Job, PreparedReport]]) -> None:
         if not prepared:
             return
-        pending = [Pending(p, _client(job), received_at=job.created_at) for job, p in prepared]
+        pending = [
+            Pending(p, _client(job), received_at=job.created_at, submission_id=job.id)
+            for job, p in prepared
+        ]
         try:
             results: Sequence[IngestResult] = self.repo.store_many(pending)
         except SQLAlchemyError:

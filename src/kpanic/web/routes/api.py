@@ -12,7 +12,7 @@ from kpanic.pipeline.result import SubmitResult
 from kpanic.pipeline.submission import SubmissionKind, valid_text
 from kpanic.store import redirects
 from kpanic.web import intake
-from kpanic.web.deps import for_viewer, get_repo, rate_limited, require_admin
+from kpanic.web.deps import current_admin, for_viewer, get_repo, rate_limited, require_admin
 from kpanic.web.params import (
     MAX_ID,
     NO_NUL,
@@ -70,6 +70,14 @@ class SubmitResponse(BaseModel):
     group_url: str | None
     error_status: int | None
     error: str | None
+    joined_report_id: int | None = Field(
+        None, description="this input was a piece of a stored crash, joined with this report"
+    )
+    joined_as: Literal["piece", "fuller"] | None = Field(
+        None,
+        description="piece: its text was already in the report's; fuller: the report now "
+        "keeps this fuller text",
+    )
 
 
 class MergeRequest(BaseModel):
@@ -241,10 +249,19 @@ def api_list_reports(
 
 @router.get("/reports/{report_id}", summary="One report with its texts and results")
 def api_get_report(request: Request, report_id: Id) -> dict[str, Any]:
-    detail = get_repo(request).get_report(report_id)
+    repo = get_repo(request)
+    detail = repo.get_report(report_id)
     if detail is None:
         raise HTTPException(404, f"no report {report_id}")
-    return for_viewer(request, detail.to_dict())
+    out = for_viewer(request, detail.to_dict())
+    # The pieces of the crash joined into this report (one entry when it was never joined).
+    # Which submissions they came from is shown to admins only (like ``client``).
+    admin = current_admin(request) is not None
+    out["sources"] = [
+        {**src.to_dict(), **({} if admin else {"submission_id": None})}
+        for src in repo.report_sources(report_id)
+    ]
+    return out
 
 
 @router.get(

@@ -118,16 +118,25 @@ def reports_page(
 def report_page(
     request: Request,
     report_id: Id,
-    submitted: Annotated[Literal["new", "duplicate"] | None, Query()] = None,
+    submitted: Annotated[Literal["new", "duplicate", "joined"] | None, Query()] = None,
 ) -> Response:
-    detail = get_repo(request).get_report(report_id)
+    from kpanic.store.join import describe_sources
+
+    repo = get_repo(request)
+    detail = repo.get_report(report_id)
     if detail is None:
         raise HTTPException(404, f"there is no report {report_id}")
+    sources = repo.report_sources(report_id)
     flash = None
     if submitted == "new":
         flash = f"Thank you: the crash report was stored as report #{report_id}."
     elif submitted == "duplicate":
         flash = f"This crash was already stored as report #{report_id}; nothing new was added."
+    elif submitted == "joined":
+        flash = (
+            f"This is a piece of a crash already stored: it was joined with report "
+            f"#{report_id}, which lists both sources and counts the crash once."
+        )
     return render(
         request,
         "report.html",
@@ -135,6 +144,7 @@ def report_page(
             "nav": "reports",
             "r": detail,
             "s": detail.summary,
+            "sources": describe_sources(sources) if len(sources) > 1 else [],
             "flash": flash,
             "flash_kind": "ok",
             **crash_context(detail.parse, detail.classification),

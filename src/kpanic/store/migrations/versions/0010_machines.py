@@ -1,7 +1,7 @@
 """distinct machines: a pseudonymous machine hash per report, a distinct-machine count per group
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-03
 
 A client may send an app-specific machine id (``kpanic submit`` derives one from
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
