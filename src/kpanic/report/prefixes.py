@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from kpanic.report.pstore import HEADER_HINT, reassembly_order
-from kpanic.report.unwrap import LONG_LINE, join_plan
+from kpanic.report.unwrap import LONG_LINE, SOFT_BREAK, join_plan, soft_break_plan
 
 MAX_WRAPPED = 1 << 20  # a mail-wrapped paste is never bigger
 
@@ -165,8 +165,10 @@ def canonicalize(text: str) -> Canonical:
     margin = _margin(text)
     pstore_parts = HEADER_HINT.search(text) is not None
     maybe_wrapped = len(text) <= MAX_WRAPPED and LONG_LINE.search(text) is None
+    soft_wrapped = len(text) <= MAX_WRAPPED and SOFT_BREAK.search(text) is not None
     if (
         not quoted
+        and not soft_wrapped
         and not margin
         and not pstore_parts
         and not maybe_wrapped
@@ -192,7 +194,13 @@ def canonicalize(text: str) -> Canonical:
         if nl == -1:
             break
         pos = nl + 1
-    if maybe_wrapped:
+    soft = soft_break_plan(lines, prefixed) if soft_wrapped else None
+    if soft is not None:
+        # Keep one space of the two: the joined line reads as the kernel printed it.
+        cut = {i - 1 for i, _ in soft}
+        lines = [line[:-1] if i in cut else line for i, line in enumerate(lines)]
+        lines, orig_starts, orig_ends = _join(lines, orig_starts, orig_ends, soft)
+    elif maybe_wrapped:
         lengths = [
             e - s - (text[e - 1 : e] == "\r") for s, e in zip(orig_starts, orig_ends, strict=True)
         ]

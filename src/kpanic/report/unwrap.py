@@ -13,6 +13,12 @@ width (the longest line, 60 to 100 columns), and the previous physical line was 
 space-less word exactly the width long (a cut inside a word, glued without a space) or too long
 to also take the next line's first word (a cut at a space, glued with one; ">=": wrappers keep
 the cut space within the width). A log with fewer than ``MIN_JOINS`` such lines is left alone.
+
+Mails wrapped by the sender (syzbot's mails before 2020, as the archives keep them) mark each
+soft break instead: the cut line ends with two spaces (the one cut at plus one added), the rest
+follows on the next line whether or not the log had timestamps. Those are glued back with one
+space (:func:`soft_break_plan`) when a text has ``MIN_JOINS`` of them and each is within a mail
+width; a kernel line never ends in exactly two spaces after a word in that position twice.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ MIN_JOINS = 2
 _TIMESTAMP = re.compile(r"\[ *[0-9]+\.[0-9]+\]", re.ASCII)
 # A log with a line longer than any mail wrap width was not wrapped: cheap early rejection.
 LONG_LINE = re.compile(rf"[^\n]{{{MAX_WIDTH + 1}}}")
+# A soft break: a word, exactly two spaces, the end of the line, a line starting with a word.
+SOFT_BREAK = re.compile(r"[^ \n]  \r?\n(?:> ?)*[^ \t\r\n]")
+SOFT_WIDTH = 80  # the wrapped mails cut at 76-78 columns (the two spaces included)
 
 
 def join_plan(
@@ -73,3 +82,26 @@ def join_plan(
     if len(nonblank) - len(plan) > 2 * sum(1 for i in nonblank if prefixed[i]):
         return None
     return plan
+
+
+def soft_break_plan(lines: list[str], prefixed: list[bool]) -> list[tuple[int, str]] | None:
+    """Lines that continue a line ending in a two-space soft break, glued with none.
+
+    ``lines`` are the canonical lines (quote marks already removed), ``prefixed`` whether each
+    had a timestamp or console prefix: those are left to :func:`join_plan` (a console line that
+    is only its prefix and two spaces is blank, not cut). The caller keeps one of the two
+    spaces; see the module docstring for when a text counts as soft-wrapped.
+    """
+    plan: list[tuple[int, str]] = []
+    for i in range(1, len(lines)):
+        prev, line = lines[i - 1], lines[i]
+        if (
+            prev.endswith("  ")
+            and not prev.endswith("   ")
+            and len(prev) <= SOFT_WIDTH
+            and not prefixed[i - 1]
+            and not prefixed[i]
+            and line[:1] not in ("", " ", "\t")
+        ):
+            plan.append((i, ""))
+    return plan if len(plan) >= MIN_JOINS else None
