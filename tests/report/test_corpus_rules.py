@@ -82,3 +82,107 @@ def test_console_line_that_is_only_a_prefix_is_not_glued() -> None:
         f"[   44.38274{i}][    C4]  \n[   44.38274{i}][    C4] line {i}\n" for i in range(3)
     )
     assert canonicalize(text).text == text
+
+
+# mips-ci20-8-hung-task-malformed-timestamps.txt: the console lost each timestamp's fraction.
+MALFORMED_TIMESTAMPS = """\
+[  240.] INFO: task kinteractiveup:64 blocked for more than 120 seconds.
+[  240.] "echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.
+[  240.] kinteractiveup  D 00000000     0    64      2 0x00100000
+[  240.] Stack : 00000003 00000001 00000000 8003ca80 00000000 00000000 00000000 00000000
+[  240.]         8c031e44 8c031e40 10000000 00000000 80484244 00000000 00000000 00000000
+[  240.]         ...
+[  240.] Call Trace:
+[  240.] [<8066c218>] __schedule+0x2b8/0x7fc
+[  240.] [<800735f0>] kthread+0x6c/0x90
+[  240.] [<8001e9ac>] kernel_thread_helper+0x10/0x18
+[  240.]
+[  300.] JZ4780-EFUSE: vddq_set 0
+"""
+
+
+def test_timestamp_without_fraction_is_a_prefix() -> None:
+    rep = parse(MALFORMED_TIMESTAMPS).primary
+    assert rep is not None
+    assert rep.title == "INFO: task hung in kernel_thread_helper"
+    assert [f.function for f in rep.frames][:2] == ["__schedule", "kthread"]
+
+
+# raspberrypi-linux-1587-hung-task-fuse-indented-syslog.txt: syslog lines without a host name,
+# indented as a markdown code block under prose; arm "(callee) from (caller)" frames and no
+# "Call Trace:" line, so the hang's stack rule finds no frame.
+INDENTED_SYSLOG_HANG = """\
+Hello. Possibly still relevant.
+Ubuntu 16.04
+
+    May 17 18:48:11 kernel: [ 6141.921740] INFO: task kworker/u8:0:5 blocked for more than 120 seconds.
+    May 17 18:48:11 kernel: [ 6141.921764]       Tainted: G         C      4.14.17-v7+ #1090
+    May 17 18:48:11 kernel: [ 6141.921785] kworker/u8:0    D    0     5      2 0x00000000
+    May 17 18:48:11 kernel: [ 6141.921812] Workqueue: writeback wb_workfn (flush-8:1-fuseblk)
+    May 17 18:48:11 kernel: [ 6141.921849] [<807762c0>] (__schedule) from [<80776938>] (schedule+0x50/0xa8)
+    May 17 18:48:11 kernel: [ 6141.921868] [<80776938>] (schedule) from [<8014ac8c>] (io_schedule+0x20/0x40)
+    May 17 18:48:11 kernel: [ 6141.921887] [<8014ac8c>] (io_schedule) from [<8021c4e4>] (__lock_page+0x100/0x128)
+    May 17 18:48:11 kernel: [ 6141.921906] [<8021c4e4>] (__lock_page) from [<8022bb78>] (write_cache_pages+0x30c/0x4d4)
+    May 17 18:48:11 kernel: [ 6141.921985] [<8022bb78>] (write_cache_pages) from [<7f4ba618>] (fuse_writepages+0x80/0xe4 [fuse])
+"""  # noqa: E501
+
+
+def test_indented_syslog_without_host_and_trace_without_call_trace_line() -> None:
+    canon = canonicalize(INDENTED_SYSLOG_HANG).text
+    assert "\n[ 6141.921740] INFO: task kworker/u8:0:5 blocked" in canon
+    rep = parse(INDENTED_SYSLOG_HANG).primary
+    assert rep is not None
+    assert rep.title == "INFO: task hung in write_cache_pages"  # past the waiting frames
+    # syzkaller's own title stays available
+    assert parse(INDENTED_SYSLOG_HANG, syzkaller=True).primary.title == (  # type: ignore[union-attr]
+        "INFO: task hung in corrupted"
+    )
+
+
+# ddnet-401-hung-task-only-unreliable-frames.txt: every frame is printed "? func".
+UNRELIABLE_ONLY_HANG = """\
+INFO: task DDRace64-Server:27090 blocked for more than 120 seconds.
+"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.
+DDRace64-Server D ffff88007a2dd140     0 27090   3047 0x00000000
+ ffff88007a2dd140 0000000000000086 0000000000000040 ffff8800081b81c0
+Call Trace:
+ [<ffffffff8135067c>] ? __mutex_lock_common.isra.5+0xff/0x164
+ [<ffffffff8135056a>] ? mutex_lock+0x1a/0x2d
+ [<ffffffff81104029>] ? walk_component+0x1f4/0x406
+ [<ffffffff81105ea7>] ? do_last+0x108/0x58d
+ [<ffffffff81106924>] ? path_openat+0xce/0x33a
+ [<ffffffff81106c52>] ? do_filp_open+0x2a/0x6e
+ [<ffffffff810fab6d>] ? do_sys_open+0x5e/0xe5
+ [<ffffffff813561b2>] ? system_call_fastpath+0x16/0x1b
+"""
+
+
+def test_unreliable_frames_name_a_hang_as_a_last_resort() -> None:
+    rep = parse(UNRELIABLE_ONLY_HANG).primary
+    assert rep is not None
+    assert rep.title == "INFO: task hung in walk_component"
+
+
+# openrisc-linux-11-soft-lockup-ksoftirqd.txt: the excerpt stops two frames into the trace,
+# above any dispatcher the stall extractor looks for; the PC line has no symbol.
+STALL_EXCERPT = """\
+[ 1020.840000] watchdog: BUG: soft lockup - CPU#0 stuck for 187s! [ksoftirqd/0:7]
+[ 1020.840000] Modules linked in:
+[ 1020.840000] CPU: 0 PID: 7 Comm: ksoftirqd/0 Not tainted 5.5.0-simple-smp #91
+[ 1020.840000] CPU #: 0
+[ 1020.840000]    PC: c03aa6e0    SR: 00008a7f    SP: c1025c68
+[ 1020.840000] GPR00: 00000000 GPR01: c1025c68 GPR02: c1025c8c GPR03: 00000000
+[ 1020.840000] Process ksoftirqd/0 (pid: 7, stackpage=c101b400)
+[ 1020.840000]
+[ 1020.840000] Stack:
+[ 1020.840000] Call trace:
+[ 1020.840000] [<5344f851>] ktime_get+0x70/0x1bc
+[ 1020.840000] [<88164d97>] tcp_mstamp_refresh+0x30/0x190
+"""
+
+
+def test_stall_excerpt_without_dispatcher_is_blamed_on_its_top_frame() -> None:
+    rep = parse(STALL_EXCERPT).primary
+    assert rep is not None
+    assert rep.title == "BUG: soft lockup in ktime_get"
+    assert "BUG: soft lockup in corrupted" in rep.alt_titles

@@ -16,9 +16,10 @@ from kpanic.errors import InputTooLarge
 from kpanic.report import linux, syzbot
 from kpanic.report import stackparams as sp
 from kpanic.report.describe import skip_regexp
+from kpanic.report.extractors import stall_frame
 from kpanic.report.frames import frame_language, parse_frame_line, rip_frame, stack_frames
 from kpanic.report.guilty import guilty_file
-from kpanic.report.kinds import REPORT_START_IGNORES, is_suppressed
+from kpanic.report.kinds import REPORT_START_IGNORES, Stack, is_suppressed
 from kpanic.report.metadata import extract_metadata, merge
 from kpanic.report.model import CrashReport, Frame, Language, ParseResult
 from kpanic.report.names import demangle_frame
@@ -250,31 +251,65 @@ _HEADER_FUNC = re.compile(
 )
 
 
-def _uncorrupt(title: str, body: str) -> str | None:
-    """``X in corrupted`` -> ``X in <func>`` when the header or RIP line names the function.
+def _uncorrupt(
+    title: str, body: str, frames: list[Frame] | None = None, stack: Stack | None = None
+) -> str | None:
+    """``X in corrupted`` -> ``X in <func>`` when the report itself names the function.
 
-    Used when the stack rule found no frame (the paste stops after the header, or every frame
-    is on a skip list): what the report itself prints beats "corrupted".
+    Used when the stack rule found no frame (the paste stops after the header, every frame is
+    on a skip list, the trace has no ``Call Trace:`` line, the excerpt ends before the stall
+    extractor's dispatcher): what the report prints beats "corrupted". In order: the function
+    in the header or RIP/PC line; then the backtrace's frames as the kind would pick them
+    (its skip list and extractor; a stall whose trace ends before any dispatcher is blamed on
+    its top frame), reliable frames first, ``? func`` frames as a last resort.
     """
     if not title.endswith(" in corrupted"):
         return None
     funcs = [sp.strip_frame(m.group(1)) for m in _HEADER_FUNC.finditer(body, 0, 16384)]
-    if not funcs:
-        return None
-    # memcpy & co name a crash only when nothing else does (every frame on the skip list).
-    func = next((f for f in funcs if not skip_regexp(()).search(f)), funcs[0])
-    return title[: -len("corrupted")] + func
+    if funcs:
+        # memcpy & co name a crash only when nothing else does (every frame on the skip list).
+        func = next((f for f in funcs if not skip_regexp(()).search(f)), funcs[0])
+        return title[: -len("corrupted")] + func
+    func = _frames_pick(frames or [], stack)
+    return title[: -len("corrupted")] + func if func else None
+
+
+def _frames_pick(frames: list[Frame], stack: Stack | None) -> str:
+    """The frame the kind's stack rule would blame among ``frames`` (see _uncorrupt), or ""."""
+    skip = skip_regexp(stack.skip if stack is not None else ())
+    extractor = stack.extractor if stack is not None else None
+    for reliable in (True, False):
+        names = [
+            sp.strip_frame(f.function)
+            for f in frames
+            if f.unreliable != reliable and not skip.search(f.function)
+        ]
+        if not names:
+            continue
+        if extractor is None:
+            return names[0]
+        func, _ = extractor(names)
+        if func:
+            return func
+        if extractor is stall_frame:
+            return names[0]  # the excerpt ends above the dispatcher: the top frame loops
+    return ""
 
 
 def _build(raw: linux.RawReport, canon: Canonical, syzkaller: bool = False) -> CrashReport:
     title = normalize_title(raw.desc.title)
     body = raw.text[raw.prefix_len :]
     alts = [normalize_title(a) for a in raw.desc.alt_titles]
-    named = None if syzkaller else _uncorrupt(title, body)
+    fmt = raw.desc.format
+    frames = stack_frames(raw.frame_text)
+    named = (
+        None
+        if syzkaller
+        else _uncorrupt(title, body, frames, fmt.stack if fmt is not None else None)
+    )
     if named is not None:
         alts = [title, *(a for a in alts if a != named)]  # syzkaller's title stays an alternative
         title = named
-    frames = stack_frames(raw.frame_text)
     guilty = title_frame(title)
     start, end = canon.span(raw.start, raw.end)
     rep = CrashReport(

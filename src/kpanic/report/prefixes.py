@@ -21,14 +21,18 @@ MAX_WRAPPED = 1 << 20  # a mail-wrapped paste is never bigger
 
 _FOREIGN = re.compile(
     r"^(?:"
-    r"(?:[A-Z][a-z]{2} +[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+    # a syslog line, also indented as a markdown code block ("    May 17 18:48:11 ...")
+    r"[ \t]{0,8}(?:[A-Z][a-z]{2} +[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
     r"|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?"
-    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?) [^ \n]{1,64} kernel: "
+    # the host name is left out by some syslog templates: "May 17 18:48:11 kernel: [ 61.92] "
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?) (?:[^ \n]{1,64} )?kernel: "
     r"|[0-9]{1,3},[0-9]+,[0-9]+,[^;\n]{0,16};"
     r"|<[0-9]{1,3}>(?!\[)"
     r"|\[[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]{1,2} [0-9:]{8} [0-9]{4}\] "
     r"|[a-z]{2,6} *:[a-z]{3,7} *: "
     r"|\[ *[TC][0-9]{1,7}\] "
+    # a timestamp whose fraction a broken console lost ("[  240.] INFO: task ..." on MIPS 3.0)
+    r"|\[ *[0-9]+\.\] "
     r"|[ \t]{1,16}(?=(?:<[0-9]{1,3}>)?\[ *[0-9]+\.[0-9]+\])"  # a quoted, indented console log
     # OpenWrt logread: "Fri Jul  7 07:29:14 2017 kern.warn kernel: [81118.855695] ..."
     r"|[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]{1,2} [0-9:]{8} [0-9]{4} [a-z]+\.[a-z]+ kernel: "
