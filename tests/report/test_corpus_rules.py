@@ -186,3 +186,53 @@ def test_stall_excerpt_without_dispatcher_is_blamed_on_its_top_frame() -> None:
     assert rep is not None
     assert rep.title == "BUG: soft lockup in ktime_get"
     assert "BUG: soft lockup in corrupted" in rep.alt_titles
+
+
+# dri-devel-mediatek-dp-null-deref-then-warning-quoted.txt: a "> "-quoted format=flowed reply;
+# each cut line kept the space it was cut at (``~`` below), so a hard-wrap join that adds one
+# gave "at  drivers/..." and the WARNING format no longer matched.
+FLOWED_WARNING = """\
+> [    3.183314] mediatek-drm mediatek-drm.9.auto: Not creating crtc 0~
+> because component 14 is disabled or missing
+> [    3.199404] Bogus possible_crtcs: [ENCODER:31:TMDS-31]~
+> possible_crtcs=0x2 (full crtc mask=0x1)
+> [    3.208081] WARNING: CPU: 6 PID: 68 at~
+> drivers/gpu/drm/drm_mode_config.c:626~
+> drm_mode_config_validate+0x1c8/0x548
+> [    3.224789] Modules linked in:
+> [    3.227838] CPU: 6 PID: 68 Comm: kworker/u16:1 Not tainted~
+> 6.5.0-rc3-next-20230728+ #100
+> [    3.235918] Hardware name: Google Spherion (rev0 - 3) (DT)
+> [    3.241391] Workqueue: events_unbound deferred_probe_work_func
+> [    3.247216] pstate: 60400009 (nZCv daif +PAN -UAO -TCO -DIT -SSBS~
+> BTYPE=--)
+> [    3.254167] pc : drm_mode_config_validate+0x1c8/0x548
+> [    3.259209] lr : drm_mode_config_validate+0x1c8/0x548
+> [    3.264250] sp : ffff8000804e3970
+> [    3.267552] x29: ffff8000804e3980 x28: ffff4841827c1880 x27:~
+> 0000000000000001
+> [    3.274677] x26: 0000000000000001 x25: ffff4841825f5ab0 x24:~
+> ffff4841825f5ab0
+> [    3.281801] x23: ffff484182469880 x22: ffffa80dbfbdde28 x21:~
+> ffffa80dbfbddba8
+> [    3.288925] x20: ffff4841825f5800 x19: ffff4841825f5aa8 x18:~
+> 0000000000000030
+"""
+
+
+def test_flowed_mail_is_joined_without_doubled_spaces() -> None:
+    text = FLOWED_WARNING.replace("~\n", " \n")
+    canon = canonicalize(text).text
+    assert (
+        "WARNING: CPU: 6 PID: 68 at drivers/gpu/drm/drm_mode_config.c:626 "
+        "drm_mode_config_validate+0x1c8/0x548\n"
+    ) in canon
+    rep = parse(text).primary
+    assert rep is not None
+    assert rep.title == "WARNING in drm_mode_config_validate"
+
+
+def test_short_console_line_with_trailing_blank_is_not_a_flowed_cut() -> None:
+    # syzkaller corpus report 735: "[U] " lines before the executor's own output.
+    text = "".join(f"[  460.96309{i}][ T3167] [U] \nexecuting program\n" for i in range(9))
+    assert canonicalize(text).text == text

@@ -15,7 +15,14 @@ import re
 from dataclasses import dataclass
 
 from kpanic.report.pstore import HEADER_HINT, reassembly_order
-from kpanic.report.unwrap import LONG_LINE, SOFT_BREAK, join_plan, soft_break_plan
+from kpanic.report.unwrap import (
+    FLOWED_BREAK,
+    LONG_LINE,
+    SOFT_BREAK,
+    flowed_plan,
+    join_plan,
+    soft_break_plan,
+)
 
 MAX_WRAPPED = 1 << 20  # a mail-wrapped paste is never bigger
 
@@ -138,6 +145,18 @@ def _margin(text: str) -> str:
     return margin
 
 
+def _flowed_glue(plan: list[tuple[int, str]], lines: list[str]) -> list[tuple[int, str]]:
+    """A hard-wrap plan for a format=flowed mail: half the cut lines or more kept the space
+    they were cut at (a reply may quote flowed and unflowed parts), so those are glued without
+    another (a hard wrap loses the space; one cut line ending in a space there is a kernel
+    line's double space)."""
+    spaced = [i for i, glue in plan if glue == " "]
+    kept = sum(1 for i in spaced if lines[i - 1].endswith(" "))
+    if not spaced or 2 * kept < len(spaced):
+        return plan
+    return [(i, "" if lines[i - 1].endswith(" ") else glue) for i, glue in plan]
+
+
 def _join(
     lines: list[str], starts: list[int], ends: list[int], plan: list[tuple[int, str]]
 ) -> tuple[list[str], list[int], list[int]]:
@@ -170,9 +189,11 @@ def canonicalize(text: str) -> Canonical:
     pstore_parts = HEADER_HINT.search(text) is not None
     maybe_wrapped = len(text) <= MAX_WRAPPED and LONG_LINE.search(text) is None
     soft_wrapped = len(text) <= MAX_WRAPPED and SOFT_BREAK.search(text) is not None
+    flowed = len(text) <= MAX_WRAPPED and FLOWED_BREAK.search(text) is not None
     if (
         not quoted
         and not soft_wrapped
+        and not flowed
         and not margin
         and not pstore_parts
         and not maybe_wrapped
@@ -199,18 +220,23 @@ def canonicalize(text: str) -> Canonical:
             break
         pos = nl + 1
     soft = soft_break_plan(lines, prefixed) if soft_wrapped else None
+    plan = None
+    lengths = [
+        e - s - (text[e - 1 : e] == "\r") for s, e in zip(orig_starts, orig_ends, strict=True)
+    ]
     if soft is not None:
         # Keep one space of the two: the joined line reads as the kernel printed it.
         cut = {i - 1 for i, _ in soft}
         lines = [line[:-1] if i in cut else line for i, line in enumerate(lines)]
-        lines, orig_starts, orig_ends = _join(lines, orig_starts, orig_ends, soft)
+        plan = soft
     elif maybe_wrapped:
-        lengths = [
-            e - s - (text[e - 1 : e] == "\r") for s, e in zip(orig_starts, orig_ends, strict=True)
-        ]
         plan = join_plan(lengths, lines, prefixed)
         if plan is not None:
-            lines, orig_starts, orig_ends = _join(lines, orig_starts, orig_ends, plan)
+            plan = _flowed_glue(plan, lines)
+    if plan is None and flowed:
+        plan = flowed_plan(lengths, lines, prefixed)  # no hard wrap found: a format=flowed mail?
+    if plan is not None:
+        lines, orig_starts, orig_ends = _join(lines, orig_starts, orig_ends, plan)
     order = reassembly_order(lines) if pstore_parts else None
     if order is not None:
         lines = [lines[i] for i in order]

@@ -19,6 +19,9 @@ soft break instead: the cut line ends with two spaces (the one cut at plus one a
 follows on the next line whether or not the log had timestamps. Those are glued back with one
 space (:func:`soft_break_plan`) when a text has ``MIN_JOINS`` of them and each is within a mail
 width; a kernel line never ends in exactly two spaces after a word in that position twice.
+Mails sent as format=flowed (RFC 3676) end each soft-broken line with one space: in a mostly
+timestamped log, an unprefixed line after a prefixed line (or its continuation) that ends in a
+space is its continuation (:func:`flowed_plan`), whatever the width.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ LONG_LINE = re.compile(rf"[^\n]{{{MAX_WIDTH + 1}}}")
 # A soft break: a word, exactly two spaces, the end of the line, a line starting with a word.
 SOFT_BREAK = re.compile(r"[^ \n]  \r?\n(?:> ?)*[^ \t\r\n]")
 SOFT_WIDTH = 80  # the wrapped mails cut at 76-78 columns (the two spaces included)
+# A flowed soft break: a line ending in a space, then a line starting with a word.
+FLOWED_WIDTH = 66  # format=flowed senders cut at 72 or 78 columns; never below this
+FLOWED_BREAK = re.compile(r"[^ \n] \r?\n(?:> ?)*[^ \t\r\n\[>]")
 
 
 def join_plan(
@@ -104,4 +110,37 @@ def soft_break_plan(lines: list[str], prefixed: list[bool]) -> list[tuple[int, s
             and line[:1] not in ("", " ", "\t")
         ):
             plan.append((i, ""))
+    return plan if len(plan) >= MIN_JOINS else None
+
+
+def flowed_plan(
+    lengths: list[int], lines: list[str], prefixed: list[bool]
+) -> list[tuple[int, str]] | None:
+    """Continuations of format=flowed soft breaks in a timestamped log, glued with none (the
+    break's space stays), or None when the log is not mostly timestamped or has fewer than
+    ``MIN_JOINS`` of them. ``lengths`` are the physical line lengths (quote marks included):
+    a break is a cut only where the next word did not fit a mail width (``FLOWED_WIDTH``); a
+    short console line with a trailing blank ("[U] ") before a program's output is no cut."""
+    nonblank = sum(1 for line in lines if line.strip())
+    if nonblank < MIN_LINES or 3 * sum(prefixed) < nonblank:
+        return None
+    plan: list[tuple[int, str]] = []
+    joinable = False
+    for i, line in enumerate(lines):
+        if prefixed[i]:
+            joinable = True
+            continue
+        prev = lines[i - 1] if i else ""
+        word = len(line.split(" ", 1)[0])
+        if (
+            joinable
+            and prev.endswith(" ")
+            and FLOWED_WIDTH < lengths[i - 1] + word
+            and lengths[i - 1] <= MAX_WIDTH
+            and line[:1] not in ("", " ", "\t")
+            and _TIMESTAMP.search(line) is None
+        ):
+            plan.append((i, ""))
+            continue
+        joinable = False
     return plan if len(plan) >= MIN_JOINS else None
