@@ -236,3 +236,52 @@ def test_short_console_line_with_trailing_blank_is_not_a_flowed_cut() -> None:
     # syzkaller corpus report 735: "[U] " lines before the executor's own output.
     text = "".join(f"[  460.96309{i}][ T3167] [U] \nexecuting program\n" for i in range(9))
     assert canonicalize(text).text == text
+
+
+# rust-rnull-bug-then-rust-warning-truncated-symbol.txt: the WARNING header's mangled Rust name
+# is cut at the printk line limit; the RIP line has it whole.
+TRUNCATED_WARNING_SYMBOL = """\
+------------[ cut here ]------------
+WARNING: CPU: 0 PID: 31 at /home/fujita/git/linux-rust/drivers/block/rnull.rs:46 _RNvXCsafUg3oOYix8_5rnullNtB2_13NullBlkModu]
+Modules linked in: rnull_mod(+)
+CPU: 0 UID: 0 PID: 31 Comm: insmod Not tainted 6.14.0-rc1+ #104
+RIP: 0010:_RNvXCsafUg3oOYix8_5rnullNtB2_13NullBlkModuleNtCsaYBeKL739Xz_6kernel13InPlaceModule4init+0x71/0x4f0 [rnull_mod]
+"""  # noqa: E501
+
+
+def test_warning_header_with_cut_symbol_is_named_from_rip() -> None:
+    rep = parse(TRUNCATED_WARNING_SYMBOL).primary
+    assert rep is not None
+    assert rep.title == "WARNING in <rnull::NullBlkModule as kernel::InPlaceModule>::init"
+
+
+# bcachefs-294-capital-kernel-bug-joined-padded-lines.txt: x86 report_bug() without
+# CONFIG_DEBUG_BUGVERBOSE ("Kernel BUG at func+0x../0x.. [mod] [verbose debug info ..."), the
+# paste's lines padded and joined by the issue tracker.
+KERNEL_BUG_NOT_VERBOSE = """\
+[49762.145406] ------------[ cut here ]------------                                                                                                            [49762.145409] Kernel BUG at __btree_iter_traverse_all.constprop.0+0x22f/0x2b0 [bcachefs] [verbose debug info unavailable]
+[49762.145426] invalid opcode: 0000 [#1] SMP                                                                                                                   [49762.145431] CPU: 27 PID: 5269 Comm: rm Not tainted 5.13.7release+ #13
+[49762.145435] Hardware name: Gigabyte Technology Co., Ltd. X399 DESIGNARE EX/X399 DESIGNARE EX-CF, BIOS F12 12/11/2019
+[49762.145437] RIP:  0010:__btree_iter_traverse_all.constprop.0+0x22f/0x2b0 [bcachefs]
+[49762.145450] Code: e8 16 df fe ff 80 63 16 fb 44 89 e0 48 83 c4 30 5b 5d 41 5c 41 5d 41 5e 41 5f c3 be 01 00
+"""  # noqa: E501
+
+
+def test_kernel_bug_without_file_is_titled_by_its_function() -> None:
+    rep = parse(KERNEL_BUG_NOT_VERBOSE).primary
+    assert rep is not None
+    assert rep.title == "kernel BUG in __btree_iter_traverse_all"
+
+
+def test_warning_header_cut_in_a_c_name_keeps_syzbots_title() -> None:
+    # warning-warning-cpu-num-pid-num-at-net-wireless-6d3935c0.txt: the console was cut after
+    # the function; syzbot titled the whole line, so the Rust rule must not take it.
+    text = (
+        "------------[ cut here ]------------\n"
+        "WARNING: CPU: 0 PID: 46 at net/wireless/ibss.c:37 __cfg80211_ibss_join\n"
+    )
+    rep = parse(text).primary
+    assert rep is not None
+    assert (
+        rep.title == "WARNING: CPU: NUM PID: NUM at net/wireless/ibss.c:LINE __cfg80211_ibss_join"
+    )
