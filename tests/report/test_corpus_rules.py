@@ -285,3 +285,30 @@ def test_warning_header_cut_in_a_c_name_keeps_syzbots_title() -> None:
     assert (
         rep.title == "WARNING: CPU: NUM PID: NUM at net/wireless/ibss.c:LINE __cfg80211_ibss_join"
     )
+
+
+# ayufan-rock64-187-paging-request-two-cpus.txt: two CPUs fault at once; their headers are
+# printed back to back before the one oops ([#1]) that follows: one crash, one report.
+TWO_HEADERS_ONE_OOPS = """\
+[  625.659654] Unable to handle kernel paging request at virtual address 000ee028
+[  625.659773] Unable to handle kernel paging request at virtual address 000e1028
+[  625.659777] pgd = ffffffc0e4139000
+[  625.659782] [000e1028] *pgd=0000000000000000, *pud=0000000000000000
+[  625.659788] Internal error: Oops: 96000005 [#1] SMP
+[  625.659801] Modules linked in: zram lz4_decompress lz4_compress ip_tables x_tables autofs4
+[  625.659809] CPU: 1 PID: 709 Comm: gstglcontext Not tainted 4.4.120-rockchip-ayufan-209 #1
+[  625.659811] Hardware name: Pine64 Rock64 (DT)
+[  625.659814] task: ffffffc0f34a7000 task.stack: ffffffc0e4268000
+[  625.659828] PC is at anon_vma_interval_tree_remove+0x20/0x258
+[  625.659833] LR is at vma_adjust+0x214/0x510
+[  625.659835] pc : [<ffffff80081b06ac>] lr : [<ffffff80081ba1c8>] pstate: 20000145
+[  625.659837] sp : ffffffc0e426bc40
+[  625.659841] x29: ffffffc0e426bc40 x28: 0000000000000000
+"""
+
+
+def test_back_to_back_headers_of_one_kind_are_one_report() -> None:
+    reports = parse(TWO_HEADERS_ONE_OOPS).reports
+    assert [r.title for r in reports] == [
+        "BUG: unable to handle kernel paging request in anon_vma_interval_tree_remove"
+    ]

@@ -131,12 +131,13 @@ def parse(
     result = ParseResult()
     pos = 0
     first_raw: linux.RawReport | None = None
+    last_raw: linux.RawReport | None = None
     while len(result.reports) < MAX_REPORTS:
         window = PRIMARY_WINDOW if not result.reports else SECONDARY_WINDOW
         raw = linux.parse_at(ctext, pos, window, index)
         if raw is None:
             break
-        if first_raw is not None and _continues(raw):
+        if first_raw is not None and (_continues(raw) or _sibling(ctext, last_raw, raw)):
             # The oops line after a header, "invalid opcode"/"Internal error" after "kernel
             # BUG"/"Unable to handle", the BUG a Rust panic raises, the final panic line: the
             # same crash, not another report.
@@ -144,6 +145,7 @@ def parse(
             pos = raw.skip
             continue
         first_raw = first_raw or raw
+        last_raw = raw
         rep = _build(raw, canon, syzkaller)
         rep.suppressed = suppressed
         if disconnected and not rep.corrupted:
@@ -219,6 +221,18 @@ def _continues(raw: linux.RawReport) -> bool:
     """Whether a later report's first line only continues the report before it."""
     line = raw.oops_line
     return any(p.search(line) for p in REPORT_START_IGNORES)
+
+
+def _sibling(text: str, prev: linux.RawReport | None, raw: linux.RawReport) -> bool:
+    """Whether ``raw``'s header line directly follows ``prev``'s header line, of the same kind:
+    two CPUs faulting at once print their headers back to back before the one oops ([#1])
+    that follows, so nothing was reported between them."""
+    return (
+        prev is not None
+        and raw.kind is prev.kind
+        and prev.start < raw.start
+        and text.count("\n", prev.start, raw.start) == 1
+    )
 
 
 def _trailer_panic(raw: linux.RawReport) -> bool:
