@@ -312,3 +312,27 @@ def test_back_to_back_headers_of_one_kind_are_one_report() -> None:
     assert [r.title for r in reports] == [
         "BUG: unable to handle kernel paging request in anon_vma_interval_tree_remove"
     ]
+
+
+# fedora-ask-15757-list-del-corruption-journal-ru.txt: journalctl in a Russian locale, the
+# month is "июл"; with the prefix left on, the trace's frames were not read.
+LOCALIZED_SYSLOG = """\
+июл 27 14:08:03 laptop kernel: list_del corruption. prev->next should be ffff98679438a5d0, but was ca53e83f5e8cf5a8
+июл 27 14:08:04 laptop kernel: ------------[ cut here ]------------
+июл 27 14:08:04 laptop kernel: kernel BUG at lib/list_debug.c:51!
+июл 27 14:08:04 laptop kernel: invalid opcode: 0000 [#1] SMP PTI
+июл 27 14:08:04 laptop kernel: CPU: 4 PID: 148 Comm: kswapd0 Tainted: P           OE     5.13.4-200.fc34.x86_64 #1
+июл 27 14:08:04 laptop kernel: Hardware name: ASUSTeK COMPUTER INC. N551JM/N551JM, BIOS N551JM.204 10/06/2014
+июл 27 14:08:04 laptop kernel: RIP: 0010:__list_del_entry_valid.cold+0x31/0x47
+июл 27 14:08:04 laptop kernel: Call Trace:
+июл 27 14:08:04 laptop kernel:  __dentry_kill+0x89/0x180
+
+"""  # noqa: E501
+
+
+def test_syslog_prefix_with_a_localized_month_is_stripped() -> None:
+    canon = canonicalize(LOCALIZED_SYSLOG).text
+    assert canon.startswith("list_del corruption. prev->next should be ")
+    rep = parse(LOCALIZED_SYSLOG).primary
+    assert rep is not None
+    assert rep.title == "BUG: corrupted list in __dentry_kill"

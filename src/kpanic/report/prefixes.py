@@ -28,8 +28,9 @@ MAX_WRAPPED = 1 << 20  # a mail-wrapped paste is never bigger
 
 _FOREIGN = re.compile(
     r"^(?:"
-    # a syslog line, also indented as a markdown code block ("    May 17 18:48:11 ...")
-    r"[ \t]{0,8}(?:[A-Z][a-z]{2} +[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+    # a syslog line, also indented as a markdown code block ("    May 17 18:48:11 ..."), the
+    # month in the locale's language ("июл 27 14:08:03 laptop kernel: ", "Mär  3 ...")
+    r"[ \t]{0,8}(?:[^\s0-9:]{2,8} +[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
     r"|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?"
     # the host name is left out by some syslog templates: "May 17 18:48:11 kernel: [ 61.92] "
     r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?) (?:[^ \n]{1,64} )?kernel: "
