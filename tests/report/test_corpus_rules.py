@@ -336,3 +336,78 @@ def test_syslog_prefix_with_a_localized_month_is_stripped() -> None:
     rep = parse(LOCALIZED_SYSLOG).primary
     assert rep is not None
     assert rep.title == "BUG: corrupted list in __dentry_kill"
+
+
+# kfence-kvm-fastop-exception-07b56969.txt: syzbot titled KFENCE reports without the access
+# type until 2023; that name stays an alternative (not in syzkaller mode).
+KFENCE_UAF = """\
+==================================================================
+BUG: KFENCE: use-after-free read in kvm_fastop_exception+0xf6a/0x1058
+
+Use-after-free read at 0xffff88823bd2c020 (in kfence-#149):
+ kvm_fastop_exception+0xf6a/0x1058
+ d_lookup+0xd8/0x170 fs/dcache.c:2370
+ lookup_dcache+0x1e/0x130 fs/namei.c:1520
+ __lookup_hash+0x29/0x180 fs/namei.c:1543
+ kern_path_locked+0x17e/0x320 fs/namei.c:2567
+ handle_remove+0xa2/0x5fe drivers/base/devtmpfs.c:312
+ handle drivers/base/devtmpfs.c:382 [inline]
+ devtmpfs_work_loop drivers/base/devtmpfs.c:395 [inline]
+ devtmpfsd+0x1b9/0x2a3 drivers/base/devtmpfs.c:437
+"""
+
+
+def test_kfence_title_has_its_earlier_name_as_alternative() -> None:
+    rep = parse(KFENCE_UAF).primary
+    assert rep is not None
+    assert rep.title == "KFENCE: use-after-free read in kvm_fastop_exception"
+    assert "KFENCE: use-after-free in kvm_fastop_exception" in rep.alt_titles
+    upstream = parse(KFENCE_UAF, syzkaller=True).primary
+    assert upstream is not None
+    assert upstream.alt_titles == ["bad-access in kvm_fastop_exception"]
+
+
+def test_earlier_titles_table() -> None:
+    from kpanic.report.titles import earlier_titles
+
+    assert earlier_titles("KASAN: slab-use-after-free Read in f2fs_write_end_io") == [
+        "KASAN: use-after-free Read in f2fs_write_end_io"
+    ]
+    assert earlier_titles("BUG: Bad page state in corrupted") == ["BUG: Bad page state"]
+    assert earlier_titles("KASAN: slab-out-of-bounds Read in foo") == []
+
+
+# warning-mod-memcg-lruvec-state-4306b714.txt: a test error of a fresh linux-next kernel; the
+# crash is in syz-fuzzer (which runs while syzbot tests the image), not in a fuzzing program.
+SYZ_FUZZER_TEST_ERROR = """\
+Hello,
+
+syzbot found the following issue on:
+
+HEAD commit:    06aeb1495c39 Add linux-next specific files for 20220225
+git tree:       linux-next
+console output: https://syzkaller.appspot.com/x/log.txt?x=17a69c8e700000
+kernel config:  https://syzkaller.appspot.com/x/.config?x=8d8bf144f45f9b3
+dashboard link: https://syzkaller.appspot.com/bug?extid=a526c269335f529d25c8
+compiler:       gcc (Debian 10.2.1-6) 10.2.1 20210110, GNU ld (GNU Binutils for Debian) 2.35.2
+
+IMPORTANT: if you fix the issue, please add the following tag to the commit:
+Reported-by: syzbot+a526c269335f529d25c8@syzkaller.appspotmail.com
+
+------------[ cut here ]------------
+WARNING: CPU: 1 PID: 3590 at mm/memcontrol.c:749 __mod_memcg_lruvec_state+0x1ab/0x220
+Modules linked in:
+CPU: 1 PID: 3590 Comm: syz-fuzzer Not tainted 5.17.0-rc5-next-20220225-syzkaller #0
+Hardware name: Google Google Compute Engine/Google Compute Engine, BIOS Google 01/01/2011
+RIP: 0010:__mod_memcg_lruvec_state+0x1ab/0x220
+"""
+
+
+def test_crash_in_syz_fuzzer_may_be_a_test_error() -> None:
+    rep = parse(SYZ_FUZZER_TEST_ERROR).primary
+    assert rep is not None
+    assert "linux-next test error: WARNING in __mod_memcg_lruvec_state" in rep.alt_titles
+    executor = SYZ_FUZZER_TEST_ERROR.replace("Comm: syz-fuzzer", "Comm: syz-executor.0")
+    rep = parse(executor).primary
+    assert rep is not None
+    assert not any("test error" in t for t in rep.alt_titles)

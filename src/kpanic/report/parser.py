@@ -19,14 +19,15 @@ from kpanic.report.describe import skip_regexp
 from kpanic.report.extractors import stall_frame
 from kpanic.report.frames import frame_language, parse_frame_line, rip_frame, stack_frames
 from kpanic.report.guilty import guilty_file
-from kpanic.report.kinds import REPORT_START_IGNORES, Stack, is_suppressed
+from kpanic.report.kinds import REPORT_START_IGNORES, Stack, is_suppressed, warning_stack
 from kpanic.report.metadata import extract_metadata, merge
 from kpanic.report.model import CrashReport, Frame, Language, ParseResult
 from kpanic.report.names import demangle_frame
 from kpanic.report.prefixes import Canonical, canonicalize
 from kpanic.report.stackparams import RISCV_STACK_START
+from kpanic.report.syntax import CALL_TRACE, PARSE_STACK, RIP_FRAME
 from kpanic.report.tail import FAULT_TITLES, collect, identify
-from kpanic.report.titles import normalize_title, title_frame, title_to_type
+from kpanic.report.titles import earlier_titles, normalize_title, title_frame, title_to_type
 
 DEFAULT_MAX_BYTES = 256 << 20
 MAX_REPORTS = 32
@@ -288,8 +289,26 @@ def _uncorrupt(
     return title[: -len("corrupted")] + func if func else None
 
 
+_GENERIC_PARTS = frozenset((RIP_FRAME, CALL_TRACE, PARSE_STACK, *warning_stack().parts[:1]))
+
+
 def _frames_pick(frames: list[Frame], stack: Stack | None) -> str:
-    """The frame the kind's stack rule would blame among ``frames`` (see _uncorrupt), or ""."""
+    """The frame the kind's stack rule would blame among ``frames`` (see _uncorrupt), or "".
+
+    Not for rules that blame a stack other than the crash's own trace ("BUG: Bad page state"
+    blames where the page was allocated, "page last allocated"): there the trace only shows
+    where the damage was found.
+    """
+    if (
+        stack is not None
+        and stack.extractor is None
+        and not _GENERIC_PARTS
+        & {
+            stack.parts[0],
+            *stack.parts2[:1],
+        }
+    ):
+        return ""
     skip = skip_regexp(stack.skip if stack is not None else ())
     extractor = stack.extractor if stack is not None else None
     for reliable in (True, False):
@@ -324,6 +343,8 @@ def _build(raw: linux.RawReport, canon: Canonical, syzkaller: bool = False) -> C
     if named is not None:
         alts = [title, *(a for a in alts if a != named)]  # syzkaller's title stays an alternative
         title = named
+    if not syzkaller:
+        alts += [a for a in earlier_titles(title) if a not in alts and a != title]
     guilty = title_frame(title)
     start, end = canon.span(raw.start, raw.end)
     rep = CrashReport(

@@ -5,7 +5,8 @@ Only for texts that are syzbot mails (they say "syzbot found the following issue
 
 - a crash while booting or testing a freshly built kernel is titled ``<tree> boot error: T`` or
   ``<tree> test error: T``; the mail names the tree (``git tree: linux-next``) but not which
-  of the two it was, and such mails have no reproducer, so both are alternatives;
+  of the two it was, and such mails have no reproducer nor a fuzzing program's crash (a
+  test error may be in ``syz-fuzzer``), so both are alternatives;
 - before 2019 syzbot titled ``kernel BUG at`` reports by the BUG's file, as printed:
   ``kernel BUG at fs/ext4/inode.c:LINE!``.
 """
@@ -19,7 +20,9 @@ _MAIL = re.compile(
 )
 _TREE = re.compile(r"^(?:> ?)*git tree:[ \t]+(\S+)(?:[ \t]+(\S+))?", re.M)
 _BUG_AT = re.compile(r"kernel BUG at ([A-Za-z0-9_\-./]+:[0-9]+)!", re.ASCII)
-_EXECUTOR = re.compile(r"Comm: syz", re.ASCII)
+# A crash in a fuzzing program (syz-executor, syz.1.2, syz-executor.3): not a boot or test error.
+# syz-fuzzer itself runs when syzbot tests a fresh kernel, so its crashes can be test errors.
+_EXECUTOR = re.compile(r"Comm: syz(?!-fuzzer)", re.ASCII)
 
 
 def is_syzbot_mail(text: str) -> bool:

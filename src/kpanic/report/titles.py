@@ -134,6 +134,30 @@ TITLE_TO_TYPE: tuple[tuple[tuple[str, ...], str], ...] = (
 )  # fmt: skip
 
 
+# Names a crash had under earlier kernels or earlier syzkaller formats, as (title pattern,
+# earlier title, why). A title matching a pattern gets the earlier one as an alternative
+# (default mode only: syzkaller's own alternatives stay upstream's), so the same bug reported
+# before and after the change joins one group.
+EARLIER_TITLES: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"^KFENCE: (use-after-free|out-of-bounds) (?:read|write) in (.+)$"),
+     r"KFENCE: \1 in \2",
+     "syzkaller titled KFENCE reports without the access type until 2023"),
+    (re.compile(r"^KASAN: slab-use-after-free (.+)$"), r"KASAN: use-after-free \1",
+     'Linux 6.3 renamed "use-after-free" of slab objects "slab-use-after-free"'),
+    (re.compile(r"^BUG: Bad page (state|cache) in corrupted$"), r"BUG: Bad page \1",
+     "without the page owner's stack syzkaller once titled the kind alone"),
+)  # fmt: skip
+
+
+def earlier_titles(title: str) -> list[str]:
+    """The earlier names of ``title`` (see :data:`EARLIER_TITLES`)."""
+    out = []
+    for pattern, earlier, _why in EARLIER_TITLES:
+        if pattern.match(title):
+            out.append(pattern.sub(earlier, title))
+    return out
+
+
 def title_to_type(title: str) -> str:
     """The crash type of a (normalised) title; "unknown" when no prefix matches."""
     for prefixes, crash_type in TITLE_TO_TYPE:
