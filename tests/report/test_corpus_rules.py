@@ -411,3 +411,55 @@ def test_crash_in_syz_fuzzer_may_be_a_test_error() -> None:
     rep = parse(executor).primary
     assert rep is not None
     assert not any("test error" in t for t in rep.alt_titles)
+
+
+# gpf-ext4-acquire-dquot-72a6cb13.txt: arm64 KASAN faults on the shadow of a NULL-based
+# address; syzbot titled the bug by its x86 form (general protection fault), and a kernel
+# without KASAN calls it a NULL pointer dereference: both are alternatives.
+ARM64_KASAN_SHADOW_FAULT = """\
+Unable to handle kernel paging request at virtual address dfff800000000005
+KASAN: null-ptr-deref in range [0x0000000000000028-0x000000000000002f]
+Mem abort info:
+  ESR = 0x0000000096000006
+  EC = 0x25: DABT (current EL), IL = 32 bits
+  SET = 0, FnV = 0
+  EA = 0, S1PTW = 0
+  FSC = 0x06: level 2 translation fault
+Data abort info:
+  ISV = 0, ISS = 0x00000006
+  CM = 0, WnR = 0
+[dfff800000000005] address between user and kernel address ranges
+Internal error: Oops: 0000000096000006 [#1] PREEMPT SMP
+Modules linked in:
+CPU: 0 PID: 6080 Comm: syz-executor747 Not tainted 6.3.0-rc7-syzkaller-g14f8db1c0f9a #0
+Hardware name: Google Google Compute Engine/Google Compute Engine, BIOS Google 04/14/2023
+pstate: 80400005 (Nzcv daif +PAN -UAO -TCO -DIT -SSBS BTYPE=--)
+pc : ext4_acquire_dquot+0x1d4/0x398 fs/ext4/super.c:6766
+"""
+
+
+def test_arm64_kasan_shadow_fault_has_its_other_names() -> None:
+    rep = parse(ARM64_KASAN_SHADOW_FAULT).primary
+    assert rep is not None
+    assert rep.title == "BUG: unable to handle kernel paging request in ext4_acquire_dquot"
+    assert "general protection fault in ext4_acquire_dquot" in rep.alt_titles
+    assert (
+        "BUG: unable to handle kernel NULL pointer dereference in ext4_acquire_dquot"
+        in rep.alt_titles
+    )
+    # Without the KASAN line the fault is not known to be a NULL dereference.
+    plain = ARM64_KASAN_SHADOW_FAULT.replace("KASAN: null-ptr-deref in range", "")
+    rep = parse(plain).primary
+    assert rep is not None
+    assert not any(t.startswith("general protection") for t in rep.alt_titles)
+
+
+def test_soft_lockup_and_rcu_stall_name_each_other() -> None:
+    from kpanic.report.titles import earlier_titles
+
+    assert earlier_titles("BUG: soft lockup in sys_mount") == [
+        "INFO: rcu detected stall in sys_mount"
+    ]
+    assert earlier_titles("INFO: rcu detected stall in debug_check_no_obj_freed") == [
+        "BUG: soft lockup in debug_check_no_obj_freed"
+    ]
