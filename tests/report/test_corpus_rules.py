@@ -463,3 +463,47 @@ def test_soft_lockup_and_rcu_stall_name_each_other() -> None:
     assert earlier_titles("INFO: rcu detected stall in debug_check_no_obj_freed") == [
         "BUG: soft lockup in debug_check_no_obj_freed"
     ]
+
+
+# broadcom-wl-32-cfg80211-connect-result-warning.txt, wrapped by a mail client at 72 columns:
+# the "Modules linked in:" line alone becomes a dozen lines, so before gluing far fewer than a
+# third of the lines carry a timestamp; the check after gluing still holds.
+WARNING_WITH_LONG_MODULE_LIST = """\
+Not sure if anyone else is seeing this, but I've seen this with both the 5.19 and 6.0-rc1 kernels, and maybe earlier too...
+
+```
+[40089.502762] ------------[ cut here ]------------
+[40089.502768] WARNING: CPU: 4 PID: 409095 at net/wireless/sme.c:823 __cfg80211_connect_result+0x5ed/0x680 [cfg80211]
+[40089.502875] Modules linked in: rfcomm nls_utf8 cifs cifs_arc4 cifs_md4 fscache netfs qrtr cmac algif_hash algif_skcipher af_alg bnep nls_iso8859_1 intel_rapl_msr intel_rapl_common snd_hda_codec_cirrus x86_pkg_temp_thermal snd_hda_codec_generic intel_powerclamp ledtrig_audio snd_hda_codec_hdmi snd_hda_intel snd_intel_dspcfg snd_intel_sdw_acpi snd_hda_codec snd_hda_core snd_hwdep snd_pcm kvm_intel btusb snd_seq_midi snd_seq_midi_event btrtl btbcm btintel btmtk sch_fq_codel snd_rawmidi kvm joydev wl(POE) snd_seq mei_pxp mei_hdcp sbs rapl bluetooth cmdlinepart input_leds bcm5974 applesmc ecdh_generic snd_seq_device intel_cstate ecc sbshc spi_nor mei_me apple_mfi_fastcharge snd_timer cfg80211 snd mei soundcore acpi_als industrialio_triggered_buffer kfifo_buf apple_gmux industrialio apple_bl mac_hid facetimehd(OE) videobuf2_dma_sg videobuf2_memops videobuf2_v4l2 videobuf2_common videodev mc coretemp ipmi_devintf ipmi_msghandler msr parport_pc ppdev lp ramoops parport reed_solomon pstore_blk
+
+"""  # noqa: E501
+
+
+def test_wrapped_log_with_a_long_module_list_is_unwrapped() -> None:
+    from tests.corpus.corpus import mv
+
+    text = mv.wrap(WARNING_WITH_LONG_MODULE_LIST, 72)
+    assert max(len(line) for line in text.split("\n")) <= 72
+    rep = parse(text).primary
+    assert rep is not None
+    assert rep.title == "WARNING in __cfg80211_connect_result"
+
+
+# bug-commit-creds-2a6bcd8b.txt as a console log (no mail around it): syzbot's pre-2019 title
+# "kernel BUG at file:LINE!" is an alternative of every such report, mail or not.
+KERNEL_BUG_AT_FILE = """\
+------------[ cut here ]------------
+kernel BUG at kernel/cred.c:456!
+invalid opcode: 0000 [#1] PREEMPT SMP KASAN
+CPU: 1 PID: 3596 Comm: syz-executor409 Not tainted 5.18.0-rc2-next-20220414-syzkaller #0
+Hardware name: Google Google Compute Engine/Google Compute Engine, BIOS Google 01/01/2011
+RIP: 0010:commit_creds+0xf33/0x1360 kernel/cred.c:456
+"""
+
+
+def test_kernel_bug_at_file_title_is_an_alternative_outside_mails() -> None:
+    rep = parse(KERNEL_BUG_AT_FILE).primary
+    assert rep is not None
+    assert rep.title == "kernel BUG in commit_creds"
+    assert "kernel BUG at kernel/cred.c:LINE!" in rep.alt_titles
+    assert parse(KERNEL_BUG_AT_FILE, syzkaller=True).primary.alt_titles == []  # type: ignore[union-attr]

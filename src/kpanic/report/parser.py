@@ -344,7 +344,8 @@ def _build(raw: linux.RawReport, canon: Canonical, syzkaller: bool = False) -> C
         alts = [title, *(a for a in alts if a != named)]  # syzkaller's title stays an alternative
         title = named
     if not syzkaller:
-        alts += [a for a in earlier_titles(title, body) if a not in alts and a != title]
+        others = map(normalize_title, earlier_titles(title, body))
+        alts += [a for a in others if a not in alts and a != title]
     guilty = title_frame(title)
     start, end = canon.span(raw.start, raw.end)
     rep = CrashReport(

@@ -180,7 +180,15 @@ def earlier_titles(title: str, body: str = "") -> list[str]:
     for pattern, marker, others, _why in EVIDENCE_TITLES:
         if marker in body and pattern.match(title):
             out += [pattern.sub(other, title) for other in others]
+    if title.startswith("kernel BUG"):
+        # Before 2019 syzbot titled these by the BUG's file, as printed.
+        m = _BUG_AT.search(body)
+        if m is not None:
+            out.append(f"kernel BUG at {m.group(1)}!")
     return out
+
+
+_BUG_AT = re.compile(r"kernel BUG at ([A-Za-z0-9_\-./]+:[0-9]+)!", re.ASCII)
 
 
 def title_to_type(title: str) -> str:

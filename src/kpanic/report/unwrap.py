@@ -34,6 +34,7 @@ MAX_WIDTH = 100
 # likely a program's own output (syzkaller's "executing program 1:") than a wrap.
 MIN_LINES = 8
 MIN_JOINS = 2
+MAX_CONTINUATIONS = 8  # lines per prefixed line a wrapped log may have before gluing
 # A line holding a console timestamp is a garbled line of its own, never a wrapped tail.
 _TIMESTAMP = re.compile(r"\[ *[0-9]+\.[0-9]+\]", re.ASCII)
 # A log with a line longer than any mail wrap width was not wrapped: cheap early rejection.
@@ -61,8 +62,10 @@ def join_plan(
     width = max(lengths)
     if not MIN_WIDTH <= width <= MAX_WIDTH:
         return None
-    if 3 * sum(1 for i in nonblank if prefixed[i]) < len(nonblank):
-        return None  # not a timestamped log: a line without prefix is ordinary
+    # Not a timestamped log (a line without prefix is ordinary) unless a wrapped one: a long
+    # line ("Modules linked in:") wraps into many, so only the check after gluing is strict.
+    if MAX_CONTINUATIONS * sum(1 for i in nonblank if prefixed[i]) < len(nonblank):
+        return None
     plan: list[tuple[int, str]] = []
     joinable = False  # the previous line is a prefixed line or a continuation of one
     for i, line in enumerate(lines):
