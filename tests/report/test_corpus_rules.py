@@ -507,3 +507,38 @@ def test_kernel_bug_at_file_title_is_an_alternative_outside_mails() -> None:
     assert rep.title == "kernel BUG in commit_creds"
     assert "kernel BUG at kernel/cred.c:LINE!" in rep.alt_titles
     assert parse(KERNEL_BUG_AT_FILE, syzkaller=True).primary.alt_titles == []  # type: ignore[union-attr]
+
+
+# other-dballocag-5913ff8a.txt: a panic QR tail that kept only the end of a divide error (the
+# "end trace" line and the repeated RIP/register dump); the title cannot say which fault it
+# was, so every fault kind blamed on the RIP frame is an alternative, divide error included.
+RIP_ONLY_TAIL = """\
+ </TASK>
+Modules linked in:
+---[ end trace 0000000000000000 ]---
+RIP: 0010:dbAllocAG+0x414/0xd30 fs/jfs/jfs_dmap.c:1399
+Code: 03 0f b6 0c 11 48 89 fa 83 e2 07 83 c2 03 38 ca 7c 08 84 c9 0f 85 a7 08 00 00 41 8b 4d 2c 49 8d 7d 30 99 48 89 fe 48 c1 ee 03 <f7> f9 48 ba 00 00 00 00 00 fc ff df 0f b6 14 16 84 d2 74 09 80 fa
+RSP: 0018:ffffc9000450fbc8 EFLAGS: 00010216
+RAX: 0000000000000400 RBX: 000000000000000a RCX: 0000000000000000
+RDX: 0000000000000000 RSI: 1ffff11004cce406 RDI: ffff888026672030
+RBP: 0000000000000000 R08: 0000000000000005 R09: 000000000000001f
+R10: 000000000000000a R11: 0000000000000002 R12: ffff88807650f000
+R13: ffff888026672000 R14: 0000000000000000 R15: 000000000000000c
+FS:  000055558401d380(0000) GS:ffff8880b8600000(0000) knlGS:0000000000000000
+CS:  0010 DS: 0000 ES: 0000 CR0: 0000000080050033
+CR2: 0000557f78216048 CR3: 00000000772e0000 CR4: 0000000000350ef0
+Kernel panic - not syncing: Fatal exception
+"""  # noqa: E501
+
+
+def test_rip_only_tail_has_every_rip_blamed_fault_as_alternative() -> None:
+    rep = parse(RIP_ONLY_TAIL, tail=True).primary
+    assert rep is not None
+    assert rep.title == "corrupted report (start lost) in dbAllocAG"
+    for title in (
+        "divide error in dbAllocAG",
+        "stack segment fault in dbAllocAG",
+        "invalid opcode in dbAllocAG",
+        "general protection fault in dbAllocAG",
+    ):
+        assert title in rep.alt_titles

@@ -337,10 +337,13 @@ _PANIC_KIND = (
     ("hung_task: blocked tasks", "INFO: task hung in {}"),
 )
 # What a fault whose header was lost can have been, when only its faulting IP survives.
+# Every kind kinds.py blames on the faulting RIP/PC frame: a tail that kept only that frame
+# (and the register dump) could be any of them.
 FAULT_TITLES = (
     "general protection fault in {}", "BUG: unable to handle kernel NULL pointer dereference in {}",
     "BUG: unable to handle kernel paging request in {}", "kernel BUG in {}", "WARNING in {}",
-    "Internal error in {}",
+    "Internal error in {}", "divide error in {}", "stack segment fault in {}",
+    "invalid opcode in {}",
 )  # fmt: skip
 
 
