@@ -542,3 +542,31 @@ def test_rip_only_tail_has_every_rip_blamed_fault_as_alternative() -> None:
         "general protection fault in dbAllocAG",
     ):
         assert title in rep.alt_titles
+
+
+# syzkaller corpus report 387 (WARNING in aiptek_open/usb_submit_urb), the V30 panic-QR tail:
+# the header is lost, panic_on_warn and the RIP in usb_submit_urb remain; kinds.py titles such
+# a WARNING by the driver function that submitted the URB, and so does the tail now.
+USB_SUBMIT_URB_TAIL = """\
+[  383.362753][ T5643]  do_invalid_op+0x32/0x40
+[  383.367177][ T5643]  ? usb_submit_urb+0x119a/0x13c0
+[  383.372216][ T5643]  invalid_op+0x14/0x20
+[  383.376395][ T5643] RIP: 0010:usb_submit_urb+0x119a/0x13c0
+[  383.402333][ T5643] RSP: 0018:ffff8881af737030 EFLAGS: 00010282
+[  383.448333][ T5643]  ? vprintk_func+0x7d/0x113
+[  383.452948][ T5643]  aiptek_open+0xd5/0x130
+[  383.457281][ T5643]  input_open_device+0x173/0x280
+[  383.467329][ T5643]  kbd_connect+0xfe/0x160
+[  383.777638][ T5643] Kernel Offset: disabled
+[  383.782074][ T5643] Rebooting in 86400 seconds..
+[  383.782074] Kernel panic - not syncing: panic_on_warn set ...
+[  383.782074] Kernel Offset: disabled
+[  383.782074] ---[ end Kernel panic - not syncing: panic_on_warn set ... ]---
+"""
+
+
+def test_headless_warning_in_usb_submit_urb_names_the_driver() -> None:
+    rep = parse(USB_SUBMIT_URB_TAIL, tail=True).primary
+    assert rep is not None
+    assert rep.title == "WARNING in aiptek_open/usb_submit_urb"
+    assert "WARNING in aiptek_open" in rep.alt_titles

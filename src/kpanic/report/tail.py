@@ -361,6 +361,10 @@ WARNING_FAMILIES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     (re.compile(r"^kobject_"), "WARNING: kobject bug in {}", ("kobject_",)),
     (re.compile(r"^(?:__lock_acquire|lock_release|check_flags|lockdep_|__lock_release)"),
      "WARNING: locking bug in {}", ("lock_sock", "release_sock")),
+    # kinds.py: a WARNING in usb_submit_urb is titled by the driver function that submitted.
+    (re.compile(r"^usb_submit_urb"), "WARNING in {}/usb_submit_urb",
+     ("usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg",
+      "usb_control_msg")),
 )  # fmt: skip
 
 
