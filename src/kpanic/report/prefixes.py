@@ -189,8 +189,9 @@ def canonicalize(text: str) -> Canonical:
     margin = _margin(text)
     pstore_parts = HEADER_HINT.search(text) is not None
     maybe_wrapped = len(text) <= MAX_WRAPPED and LONG_LINE.search(text) is None
-    soft_wrapped = len(text) <= MAX_WRAPPED and SOFT_BREAK.search(text) is not None
-    flowed = len(text) <= MAX_WRAPPED and FLOWED_BREAK.search(text) is not None
+    # Soft-wrapped and flowed mails are wrapped too: no line is longer than a mail's width.
+    soft_wrapped = maybe_wrapped and "  \n" in text and SOFT_BREAK.search(text) is not None
+    flowed = maybe_wrapped and FLOWED_BREAK.search(text) is not None
     if (
         not quoted
         and not soft_wrapped
