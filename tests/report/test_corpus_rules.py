@@ -570,3 +570,36 @@ def test_headless_warning_in_usb_submit_urb_names_the_driver() -> None:
     assert rep is not None
     assert rep.title == "WARNING in aiptek_open/usb_submit_urb"
     assert "WARNING in aiptek_open" in rep.alt_titles
+
+
+# wz-mini-hacks-460-mips-kthread-data-recursive-fault.txt: a MIPS oops (3.10) names the faulting
+# function only on its "epc   : <address> func+0x4/0xc" line; no Call Trace follows.
+MIPS_EPC_ONLY = """\
+[   16.883564] CPU 0 Unable to handle kernel paging request at virtual address fffffff0, epc == 8005d844, ra == 800575ec
+[   16.894519] Oops[#6]:
+[   16.896857] CPU: 0 PID: 4 Comm: kworker/0:0 Tainted: G      D    O 3.10.14__isvp_swan_1.0__ #120
+[   16.905924] task: 8402d440 ti: 84042000 task.ti: 84042000
+[   16.911496] $ 0   : 00000000 10001c00 00000000 84003380
+[   16.916887] $ 4   : 8402d440 00000000 ffffffff 00000000
+[   16.922280] $ 8   : 9c35848e 00000000 00000000 746f6f62
+[   16.927674] $12   : 00000000 00000000 00000000 00000050
+[   16.933066] $16   : 00000000 804e4100 0000000b 00000028
+[   16.938458] $20   : 804e0000 804e0000 80481270 8402d5cc
+[   16.943866] $24   : 00000003 8006bd8c
+[   16.949257] $28   : 84042000 84043378 8402d550 800575ec
+[   16.954663] Hi    : 00000000
+[   16.957630] Lo    : 00000000
+[   16.960605] epc   : 8005d844 kthread_data+0x4/0xc
+[   16.965454]     Tainted: G      D    O
+[   16.969318] ra    : 800575ec wq_worker_sleeping+0x14/0xcc
+[   16.974889] Status: 10001c02 KERNEL EXL
+[   16.978932] Cause : 80800008
+[   16.981890] BadVA : fffffff0
+[   16.984854] PrId  : 00d00100 (Ingenic Xburst)
+"""  # noqa: E501
+
+
+def test_mips_epc_line_names_the_function() -> None:
+    rep = parse(MIPS_EPC_ONLY).primary
+    assert rep is not None
+    assert rep.title == "BUG: unable to handle kernel paging request in kthread_data"

@@ -257,10 +257,12 @@ def _no_crash(text: str, canon: Canonical) -> CrashReport:
 
 
 # The function a header line names ("WARNING: CPU: 1 PID: 2 at f.c:3 func+0x1/0x2",
-# "BUG: KASAN: x in func+0x..", "RIP: 0010:func+0x..", "pc : func+0x..", "PC is at func+0x..").
+# "BUG: KASAN: x in func+0x..", "RIP: 0010:func+0x..", "pc : func+0x..", "PC is at func+0x..",
+# MIPS "epc   : 8005d844 func+0x4/0xc").
 _HEADER_FUNC = re.compile(
     r"(?:^WARNING: .* at \S+ |^WARNING: CPU: [0-9]+ PID: [0-9]+ at |^(?:BUG: )?\S*: [a-z\- ]+ in "
-    r"|(?:RIP: [0-9a-f]{4}:|pc : |PC is at |NIP:? \[?[0-9a-f<>]*\]? *|epc : ))"
+    r"|(?:RIP: [0-9a-f]{4}:|pc : |PC is at |NIP:? \[?[0-9a-f<>]*\]? *"
+    r"|epc +: (?:[0-9a-f]{8,16} +)?))"
     r"\.?([A-Za-z_][A-Za-z0-9_]*)(?:\.[a-z0-9.]+)?(?:\+0x[0-9a-f]+/0x| \([A-Za-z0-9_\-./]+:[0-9])",
     re.ASCII | re.MULTILINE,
 )
