@@ -603,3 +603,25 @@ def test_mips_epc_line_names_the_function() -> None:
     rep = parse(MIPS_EPC_ONLY).primary
     assert rep is not None
     assert rep.title == "BUG: unable to handle kernel paging request in kthread_data"
+
+
+# openzfs-3640-gpf-header-interleaved-with-shell-prompt.txt: a shell prompt was printed into the
+# header line and garbled its timestamp; the lines after it are stamped, so the report follows
+# their console and keeps its RIP line.
+GARBLED_HEADER_STAMP = """\
+[root@[arch - te s3t 0.653714] general protection fault: 0000 [#1] ~]# PREEMPT SMP
+[   30.656008] Modules linked in: loop nls_iso8859_1 nls_cp437 vfat fat ext4 crc16 mbcache jbd2 mousedev ppdev bochs_drm ttm e1000 drm_kms_helper evdev pcspkr psmouse drm mac_hid syscopyarea sysfillrect sysimgblt serio_raw parport_pc i2c_piix4 i2c_core acpi_cpufreq parport button intel_agp intel_gtt processor sch_fq_codel ip_tables x_tables zfs(PO) zunicode(PO) zcommon(PO) znvpair(PO) spl(O) zavl(PO) sr_mod cdrom sd_mod ata_generic pata_acpi atkbd libps2 floppy ata_piix i8042 serio libata scsi_mod virtio_net virtio_pci virtio_blk virtio_ring virtio
+[   30.656679] CPU: 1 PID: 618 Comm: vdev_id Tainted: P           O    4.1.2-2-ARCH #1
+[   30.674522] Hardware name: QEMU Standard PC (i440FX + PIIX, 1996), BIOS 1.8.2-20150617_082717-anatol 04/01/2014
+[   30.674522] task: ffff88007b5cbd20 ti: ffff880072428000 task.ti: ffff880072428000
+[   30.679796] RIP: 0010:[<ffffffff81174cae>]  [<ffffffff81174cae>] put_compound_page+0x6e/0x230
+[   30.679796] RSP: 0018:ffff88007242bc78  EFLAGS: 00010282
+[   30.679796] RAX: 0000000055abe9db RBX: ffffea0001ca4f80 RCX: ffff88007242bcd0
+[   30.684248] RDX: ffffea0001c90b60 RSI: 0000000000000206 RDI: ffffea0001ca4f80
+"""  # noqa: E501
+
+
+def test_header_with_a_garbled_timestamp_follows_the_next_lines() -> None:
+    rep = parse(GARBLED_HEADER_STAMP).primary
+    assert rep is not None
+    assert rep.title == "general protection fault in put_compound_page"
