@@ -96,5 +96,7 @@ def test_invariance_targets() -> None:
     gaps = [f"{f} {r:.1%}" for f, r in rates.items() if r < FULL_TARGET]
     gaps += [f"V{v} tails {r:.1%}" for v, r in tails.items() if r < TAIL_GROUP_TARGET]
     if gaps:
-        pytest.xfail(f"targets ({FULL_TARGET:.0%} full, {TAIL_GROUP_TARGET:.0%} tails) not met "
-                     f"yet (issue 10): {', '.join(gaps)}")
+        pytest.xfail(
+            f"targets ({FULL_TARGET:.0%} full, {TAIL_GROUP_TARGET:.0%} tails) not met "
+            f"yet (issue 10): {', '.join(gaps)}"
+        )
