@@ -10,7 +10,7 @@ from kpanic.report.parser import DEFAULT_MAX_BYTES, NO_CRASH_TITLE, contains_cra
 
 #: Version of the parser's output (titles, frames, spans); bump it with a dated string whenever
 #: a change moves any parse result, so stored reports say which parser produced them.
-PARSER_VERSION = "2026-12-03"
+PARSER_VERSION = "2026-12-04"
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

@@ -264,6 +264,11 @@ LINUX_KINDS: tuple[Kind, ...] = (
         F(r"WARNING: {{SRC}} at 0x\d+, CPU#\d+", "WARNING in %[2]v", stack=warning_stack()),
         F("WARNING: .* at {{SRC}} {{FUNC}}", "WARNING in %[3]v", stack=warning_stack()),
         F("WARNING: {{SRC}} at {{FUNC}}", "WARNING in %[3]v", stack=warning_stack()),
+        # A long mangled Rust name cut off at the printk line limit ("rnull.rs:46 _RNvXCs...
+        # _13NullBlkModu]"): the RIP line still names it (beyond syzkaller). Only "_R" names:
+        # a C name without "+0x" is a console cut, which syzbot titles as the whole line.
+        F(r"(?m)WARNING: .* at {{SRC}} _R[A-Za-z0-9_]+\]?$", "WARNING in %[2]v",
+          stack=warning_stack()),
         F(r"WARNING: \[.*\] {{SRC}} at {{FUNC}}.*", "WARNING in %[3]v", stack=warning_stack()),
         # Before 3.11: "WARNING: at file.c:12 func+0x1/0x2()" or, without a symbol, "WARNING: at
         # file.c:12" with the function in the NIP/RIP line.
@@ -424,7 +429,13 @@ LINUX_KINDS: tuple[Kind, ...] = (
         F("kernel BUG at (.*)", "kernel BUG in %[2]v",
           stack=rip_stack(skip=("^skb_", "^rust_helper_BUG$"))),
     )),
-    Kind("Kernel BUG", (F("Kernel BUG (.*)", "kernel BUG %[1]v"),)),
+    Kind("Kernel BUG", (
+        # x86 report_bug() without CONFIG_DEBUG_BUGVERBOSE: "Kernel BUG at func+0x22f/0x2b0
+        # [mod] [verbose debug info unavailable]" names the function, as "kernel BUG at
+        # file:line" names the file: titled like the latter (beyond syzkaller).
+        F("Kernel BUG at {{FUNC}}", "kernel BUG in %[1]v"),
+        F("Kernel BUG (.*)", "kernel BUG %[1]v"),
+    )),
     Kind("BUG kmalloc-", (F("BUG kmalloc-.*: Object already free", "BUG: Object already free"),)),
     Kind("divide error:", (
         F("divide error: ", "divide error in %[1]v", stack=_stack(RIP_FRAME)),

@@ -24,6 +24,8 @@ CONSOLE_RE = re.compile(
     r"\[ *[0-9]+\.[0-9]+\](\[ *(?:C|T)[0-9]+\])? ",
     re.ASCII,
 )
+# The end of a console timestamp inside a line ("... 0.653714] "): one a prompt garbled.
+_GARBLED_STAMP = re.compile(r"[0-9]\.[0-9]{6}\] ", re.ASCII)
 _TASK_CONTEXT = re.compile(r"\[ *T[0-9]+\]", re.ASCII)
 _CPU_CONTEXT = re.compile(r"\[ *C[0-9]+\]", re.ASCII)
 # All headers as one expression: the benchmark's "single regex pass" yardstick.
@@ -404,6 +406,15 @@ def parse_at(
     le = text.find("\n", start)
     first_line = text[start : le if le != -1 else len(text)]
     context = extract_context(first_line)
+    if not context and le != -1:
+        # A header whose timestamp was garbled (a shell prompt printed into it: "[root@[arch -
+        # te s3t 0.653714] general protection fault") while the lines after it are stamped:
+        # the report follows the next line's console (beyond syzkaller).
+        nle = text.find("\n", le + 1)
+        nxt = extract_context(text[le + 1 : nle if nle != -1 else len(text)])
+        head = first_line.find(kind.header)
+        if nxt == CONSOLE and head > 0 and _GARBLED_STAMP.search(first_line, 0, head):
+            context = nxt
     chain = inline_chain_end(text, start, limit) if "[inline]" in first_line else start
     end_pos, report_end, lines, prefix, frame_lines = _find_report(
         text, start, context, limit, pos, index, chain

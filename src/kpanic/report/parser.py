@@ -16,16 +16,18 @@ from kpanic.errors import InputTooLarge
 from kpanic.report import linux, syzbot
 from kpanic.report import stackparams as sp
 from kpanic.report.describe import skip_regexp
+from kpanic.report.extractors import stall_frame
 from kpanic.report.frames import frame_language, parse_frame_line, rip_frame, stack_frames
 from kpanic.report.guilty import guilty_file
-from kpanic.report.kinds import REPORT_START_IGNORES, is_suppressed
+from kpanic.report.kinds import REPORT_START_IGNORES, Stack, is_suppressed, warning_stack
 from kpanic.report.metadata import extract_metadata, merge
 from kpanic.report.model import CrashReport, Frame, Language, ParseResult
 from kpanic.report.names import demangle_frame
 from kpanic.report.prefixes import Canonical, canonicalize
 from kpanic.report.stackparams import RISCV_STACK_START
+from kpanic.report.syntax import CALL_TRACE, PARSE_STACK, RIP_FRAME
 from kpanic.report.tail import FAULT_TITLES, collect, identify
-from kpanic.report.titles import normalize_title, title_frame, title_to_type
+from kpanic.report.titles import earlier_titles, normalize_title, title_frame, title_to_type
 
 DEFAULT_MAX_BYTES = 256 << 20
 MAX_REPORTS = 32
@@ -130,12 +132,13 @@ def parse(
     result = ParseResult()
     pos = 0
     first_raw: linux.RawReport | None = None
+    last_raw: linux.RawReport | None = None
     while len(result.reports) < MAX_REPORTS:
         window = PRIMARY_WINDOW if not result.reports else SECONDARY_WINDOW
         raw = linux.parse_at(ctext, pos, window, index)
         if raw is None:
             break
-        if first_raw is not None and _continues(raw):
+        if first_raw is not None and (_continues(raw) or _sibling(ctext, last_raw, raw)):
             # The oops line after a header, "invalid opcode"/"Internal error" after "kernel
             # BUG"/"Unable to handle", the BUG a Rust panic raises, the final panic line: the
             # same crash, not another report.
@@ -143,6 +146,7 @@ def parse(
             pos = raw.skip
             continue
         first_raw = first_raw or raw
+        last_raw = raw
         rep = _build(raw, canon, syzkaller)
         rep.suppressed = suppressed
         if disconnected and not rep.corrupted:
@@ -220,6 +224,18 @@ def _continues(raw: linux.RawReport) -> bool:
     return any(p.search(line) for p in REPORT_START_IGNORES)
 
 
+def _sibling(text: str, prev: linux.RawReport | None, raw: linux.RawReport) -> bool:
+    """Whether ``raw``'s header line directly follows ``prev``'s header line, of the same kind:
+    two CPUs faulting at once print their headers back to back before the one oops ([#1])
+    that follows, so nothing was reported between them."""
+    return (
+        prev is not None
+        and raw.kind is prev.kind
+        and prev.start < raw.start
+        and text.count("\n", prev.start, raw.start) == 1
+    )
+
+
 def _trailer_panic(raw: linux.RawReport) -> bool:
     """Whether the report is a bare panic line that only ends an oops whose head was lost."""
     return raw.kind.header == "Kernel panic" and any(m in raw.oops_line for m in TRAILER_PANICS)
@@ -241,40 +257,97 @@ def _no_crash(text: str, canon: Canonical) -> CrashReport:
 
 
 # The function a header line names ("WARNING: CPU: 1 PID: 2 at f.c:3 func+0x1/0x2",
-# "BUG: KASAN: x in func+0x..", "RIP: 0010:func+0x..", "pc : func+0x..", "PC is at func+0x..").
+# "BUG: KASAN: x in func+0x..", "RIP: 0010:func+0x..", "pc : func+0x..", "PC is at func+0x..",
+# MIPS "epc   : 8005d844 func+0x4/0xc").
 _HEADER_FUNC = re.compile(
     r"(?:^WARNING: .* at \S+ |^WARNING: CPU: [0-9]+ PID: [0-9]+ at |^(?:BUG: )?\S*: [a-z\- ]+ in "
-    r"|(?:RIP: [0-9a-f]{4}:|pc : |PC is at |NIP:? \[?[0-9a-f<>]*\]? *|epc : ))"
+    r"|(?:RIP: [0-9a-f]{4}:|pc : |PC is at |NIP:? \[?[0-9a-f<>]*\]? *"
+    r"|epc +: (?:[0-9a-f]{8,16} +)?))"
     r"\.?([A-Za-z_][A-Za-z0-9_]*)(?:\.[a-z0-9.]+)?(?:\+0x[0-9a-f]+/0x| \([A-Za-z0-9_\-./]+:[0-9])",
     re.ASCII | re.MULTILINE,
 )
 
 
-def _uncorrupt(title: str, body: str) -> str | None:
-    """``X in corrupted`` -> ``X in <func>`` when the header or RIP line names the function.
+def _uncorrupt(
+    title: str, body: str, frames: list[Frame] | None = None, stack: Stack | None = None
+) -> str | None:
+    """``X in corrupted`` -> ``X in <func>`` when the report itself names the function.
 
-    Used when the stack rule found no frame (the paste stops after the header, or every frame
-    is on a skip list): what the report itself prints beats "corrupted".
+    Used when the stack rule found no frame (the paste stops after the header, every frame is
+    on a skip list, the trace has no ``Call Trace:`` line, the excerpt ends before the stall
+    extractor's dispatcher): what the report prints beats "corrupted". In order: the function
+    in the header or RIP/PC line; then the backtrace's frames as the kind would pick them
+    (its skip list and extractor; a stall whose trace ends before any dispatcher is blamed on
+    its top frame), reliable frames first, ``? func`` frames as a last resort.
     """
     if not title.endswith(" in corrupted"):
         return None
     funcs = [sp.strip_frame(m.group(1)) for m in _HEADER_FUNC.finditer(body, 0, 16384)]
-    if not funcs:
-        return None
-    # memcpy & co name a crash only when nothing else does (every frame on the skip list).
-    func = next((f for f in funcs if not skip_regexp(()).search(f)), funcs[0])
-    return title[: -len("corrupted")] + func
+    if funcs:
+        # memcpy & co name a crash only when nothing else does (every frame on the skip list).
+        func = next((f for f in funcs if not skip_regexp(()).search(f)), funcs[0])
+        return title[: -len("corrupted")] + func
+    func = _frames_pick(frames or [], stack)
+    return title[: -len("corrupted")] + func if func else None
+
+
+_GENERIC_PARTS = frozenset((RIP_FRAME, CALL_TRACE, PARSE_STACK, *warning_stack().parts[:1]))
+
+
+def _frames_pick(frames: list[Frame], stack: Stack | None) -> str:
+    """The frame the kind's stack rule would blame among ``frames`` (see _uncorrupt), or "".
+
+    Not for rules that blame a stack other than the crash's own trace ("BUG: Bad page state"
+    blames where the page was allocated, "page last allocated"): there the trace only shows
+    where the damage was found.
+    """
+    if (
+        stack is not None
+        and stack.extractor is None
+        and not _GENERIC_PARTS
+        & {
+            stack.parts[0],
+            *stack.parts2[:1],
+        }
+    ):
+        return ""
+    skip = skip_regexp(stack.skip if stack is not None else ())
+    extractor = stack.extractor if stack is not None else None
+    for reliable in (True, False):
+        names = [
+            sp.strip_frame(f.function)
+            for f in frames
+            if f.unreliable != reliable and not skip.search(f.function)
+        ]
+        if not names:
+            continue
+        if extractor is None:
+            return names[0]
+        func, _ = extractor(names)
+        if func:
+            return func
+        if extractor is stall_frame:
+            return names[0]  # the excerpt ends above the dispatcher: the top frame loops
+    return ""
 
 
 def _build(raw: linux.RawReport, canon: Canonical, syzkaller: bool = False) -> CrashReport:
     title = normalize_title(raw.desc.title)
     body = raw.text[raw.prefix_len :]
     alts = [normalize_title(a) for a in raw.desc.alt_titles]
-    named = None if syzkaller else _uncorrupt(title, body)
+    fmt = raw.desc.format
+    frames = stack_frames(raw.frame_text)
+    named = (
+        None
+        if syzkaller
+        else _uncorrupt(title, body, frames, fmt.stack if fmt is not None else None)
+    )
     if named is not None:
         alts = [title, *(a for a in alts if a != named)]  # syzkaller's title stays an alternative
         title = named
-    frames = stack_frames(raw.frame_text)
+    if not syzkaller:
+        others = map(normalize_title, earlier_titles(title, body))
+        alts += [a for a in others if a not in alts and a != title]
     guilty = title_frame(title)
     start, end = canon.span(raw.start, raw.end)
     rep = CrashReport(

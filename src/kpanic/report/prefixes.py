@@ -15,20 +15,32 @@ import re
 from dataclasses import dataclass
 
 from kpanic.report.pstore import HEADER_HINT, reassembly_order
-from kpanic.report.unwrap import LONG_LINE, join_plan
+from kpanic.report.unwrap import (
+    FLOWED_BREAK,
+    LONG_LINE,
+    SOFT_BREAK,
+    flowed_plan,
+    join_plan,
+    soft_break_plan,
+)
 
 MAX_WRAPPED = 1 << 20  # a mail-wrapped paste is never bigger
 
 _FOREIGN = re.compile(
     r"^(?:"
-    r"(?:[A-Z][a-z]{2} +[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+    # a syslog line, also indented as a markdown code block ("    May 17 18:48:11 ..."), the
+    # month in the locale's language ("июл 27 14:08:03 laptop kernel: ", "Mär  3 ...")
+    r"[ \t]{0,8}(?:[^\s0-9:]{2,8} +[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
     r"|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:[.,][0-9]+)?"
-    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?) [^ \n]{1,64} kernel: "
+    # the host name is left out by some syslog templates: "May 17 18:48:11 kernel: [ 61.92] "
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?) (?:[^ \n]{1,64} )?kernel: "
     r"|[0-9]{1,3},[0-9]+,[0-9]+,[^;\n]{0,16};"
     r"|<[0-9]{1,3}>(?!\[)"
     r"|\[[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]{1,2} [0-9:]{8} [0-9]{4}\] "
     r"|[a-z]{2,6} *:[a-z]{3,7} *: "
     r"|\[ *[TC][0-9]{1,7}\] "
+    # a timestamp whose fraction a broken console lost ("[  240.] INFO: task ..." on MIPS 3.0)
+    r"|\[ *[0-9]+\.\] "
     r"|[ \t]{1,16}(?=(?:<[0-9]{1,3}>)?\[ *[0-9]+\.[0-9]+\])"  # a quoted, indented console log
     # OpenWrt logread: "Fri Jul  7 07:29:14 2017 kern.warn kernel: [81118.855695] ..."
     r"|[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]{1,2} [0-9:]{8} [0-9]{4} [a-z]+\.[a-z]+ kernel: "
@@ -134,6 +146,18 @@ def _margin(text: str) -> str:
     return margin
 
 
+def _flowed_glue(plan: list[tuple[int, str]], lines: list[str]) -> list[tuple[int, str]]:
+    """A hard-wrap plan for a format=flowed mail: half the cut lines or more kept the space
+    they were cut at (a reply may quote flowed and unflowed parts), so those are glued without
+    another (a hard wrap loses the space; one cut line ending in a space there is a kernel
+    line's double space)."""
+    spaced = [i for i, glue in plan if glue == " "]
+    kept = sum(1 for i in spaced if lines[i - 1].endswith(" "))
+    if not spaced or 2 * kept < len(spaced):
+        return plan
+    return [(i, "" if lines[i - 1].endswith(" ") else glue) for i, glue in plan]
+
+
 def _join(
     lines: list[str], starts: list[int], ends: list[int], plan: list[tuple[int, str]]
 ) -> tuple[list[str], list[int], list[int]]:
@@ -165,8 +189,13 @@ def canonicalize(text: str) -> Canonical:
     margin = _margin(text)
     pstore_parts = HEADER_HINT.search(text) is not None
     maybe_wrapped = len(text) <= MAX_WRAPPED and LONG_LINE.search(text) is None
+    # Soft-wrapped and flowed mails are wrapped too: no line is longer than a mail's width.
+    soft_wrapped = maybe_wrapped and "  \n" in text and SOFT_BREAK.search(text) is not None
+    flowed = maybe_wrapped and FLOWED_BREAK.search(text) is not None
     if (
         not quoted
+        and not soft_wrapped
+        and not flowed
         and not margin
         and not pstore_parts
         and not maybe_wrapped
@@ -192,13 +221,24 @@ def canonicalize(text: str) -> Canonical:
         if nl == -1:
             break
         pos = nl + 1
-    if maybe_wrapped:
-        lengths = [
-            e - s - (text[e - 1 : e] == "\r") for s, e in zip(orig_starts, orig_ends, strict=True)
-        ]
+    soft = soft_break_plan(lines, prefixed) if soft_wrapped else None
+    plan = None
+    lengths = [
+        e - s - (text[e - 1 : e] == "\r") for s, e in zip(orig_starts, orig_ends, strict=True)
+    ]
+    if soft is not None:
+        # Keep one space of the two: the joined line reads as the kernel printed it.
+        cut = {i - 1 for i, _ in soft}
+        lines = [line[:-1] if i in cut else line for i, line in enumerate(lines)]
+        plan = soft
+    elif maybe_wrapped:
         plan = join_plan(lengths, lines, prefixed)
         if plan is not None:
-            lines, orig_starts, orig_ends = _join(lines, orig_starts, orig_ends, plan)
+            plan = _flowed_glue(plan, lines)
+    if plan is None and flowed:
+        plan = flowed_plan(lengths, lines, prefixed)  # no hard wrap found: a format=flowed mail?
+    if plan is not None:
+        lines, orig_starts, orig_ends = _join(lines, orig_starts, orig_ends, plan)
     order = reassembly_order(lines) if pstore_parts else None
     if order is not None:
         lines = [lines[i] for i in order]

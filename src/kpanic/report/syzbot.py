@@ -5,9 +5,11 @@ Only for texts that are syzbot mails (they say "syzbot found the following issue
 
 - a crash while booting or testing a freshly built kernel is titled ``<tree> boot error: T`` or
   ``<tree> test error: T``; the mail names the tree (``git tree: linux-next``) but not which
-  of the two it was, and such mails have no reproducer, so both are alternatives;
+  of the two it was, and such mails have no reproducer nor a fuzzing program's crash (a
+  test error may be in ``syz-fuzzer``), so both are alternatives;
 - before 2019 syzbot titled ``kernel BUG at`` reports by the BUG's file, as printed:
-  ``kernel BUG at fs/ext4/inode.c:LINE!``.
+  ``kernel BUG at fs/ext4/inode.c:LINE!``: that alternative is given to every report,
+  mail or not, by titles.earlier_titles (a console log of the crash names it the same).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ _MAIL = re.compile(
     r"^(?:> ?)*(?:syzbot (?:has )?found |syzbot has tested|Reported-by: syzbot\+)", re.M
 )
 _TREE = re.compile(r"^(?:> ?)*git tree:[ \t]+(\S+)(?:[ \t]+(\S+))?", re.M)
-_BUG_AT = re.compile(r"kernel BUG at ([A-Za-z0-9_\-./]+:[0-9]+)!", re.ASCII)
-_EXECUTOR = re.compile(r"Comm: syz", re.ASCII)
+# A crash in a fuzzing program (syz-executor, syz.1.2, syz-executor.3): not a boot or test error.
+# syz-fuzzer itself runs when syzbot tests a fresh kernel, so its crashes can be test errors.
+_EXECUTOR = re.compile(r"Comm: syz(?!-fuzzer)", re.ASCII)
 
 
 def is_syzbot_mail(text: str) -> bool:
@@ -51,8 +54,4 @@ def mail_titles(text: str, title: str, report_text: str) -> list[str]:
     if "syz repro:" not in text and _EXECUTOR.search(report_text) is None:
         for tree in tree_names(text):
             out += [f"{tree} boot error: {title}", f"{tree} test error: {title}"]
-    if title.startswith("kernel BUG"):
-        m = _BUG_AT.search(report_text)
-        if m is not None:
-            out.append(f"kernel BUG at {m.group(1)}!")
     return out

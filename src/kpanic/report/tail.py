@@ -337,10 +337,13 @@ _PANIC_KIND = (
     ("hung_task: blocked tasks", "INFO: task hung in {}"),
 )
 # What a fault whose header was lost can have been, when only its faulting IP survives.
+# Every kind kinds.py blames on the faulting RIP/PC frame: a tail that kept only that frame
+# (and the register dump) could be any of them.
 FAULT_TITLES = (
     "general protection fault in {}", "BUG: unable to handle kernel NULL pointer dereference in {}",
     "BUG: unable to handle kernel paging request in {}", "kernel BUG in {}", "WARNING in {}",
-    "Internal error in {}",
+    "Internal error in {}", "divide error in {}", "stack segment fault in {}",
+    "invalid opcode in {}",
 )  # fmt: skip
 
 
@@ -358,6 +361,10 @@ WARNING_FAMILIES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     (re.compile(r"^kobject_"), "WARNING: kobject bug in {}", ("kobject_",)),
     (re.compile(r"^(?:__lock_acquire|lock_release|check_flags|lockdep_|__lock_release)"),
      "WARNING: locking bug in {}", ("lock_sock", "release_sock")),
+    # kinds.py: a WARNING in usb_submit_urb is titled by the driver function that submitted.
+    (re.compile(r"^usb_submit_urb"), "WARNING in {}/usb_submit_urb",
+     ("usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg",
+      "usb_control_msg")),
 )  # fmt: skip
 
 

@@ -134,6 +134,63 @@ TITLE_TO_TYPE: tuple[tuple[tuple[str, ...], str], ...] = (
 )  # fmt: skip
 
 
+# Other names of one crash, as (title pattern, other title, why): what earlier kernels or
+# earlier syzkaller formats called it, or what the other detector of the same condition calls
+# it. A title matching a pattern gets the other one as an alternative (default mode only:
+# syzkaller's own alternatives stay upstream's), so the same bug reported before and after a
+# change, or caught by the other watchdog, joins one group.
+EARLIER_TITLES: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"^KFENCE: (use-after-free|out-of-bounds) (?:read|write) in (.+)$"),
+     r"KFENCE: \1 in \2",
+     "syzkaller titled KFENCE reports without the access type until 2023"),
+    (re.compile(r"^KASAN: slab-use-after-free (.+)$"), r"KASAN: use-after-free \1",
+     'Linux 6.3 renamed "use-after-free" of slab objects "slab-use-after-free"'),
+    (re.compile(r"^BUG: Bad page (state|cache) in corrupted$"), r"BUG: Bad page \1",
+     "without the page owner's stack syzkaller once titled the kind alone"),
+    # syzkaller gives both "stall in f" as an alternative for this reason; spelled out, a title
+    # from either detector matches.
+    (re.compile(r"^BUG: soft lockup in (.+)$"), r"INFO: rcu detected stall in \1",
+     "a CPU looping in f trips the soft-lockup watchdog or the RCU stall detector, first wins"),
+    (re.compile(r"^INFO: rcu detected stall in (.+)$"), r"BUG: soft lockup in \1",
+     "a CPU looping in f trips the soft-lockup watchdog or the RCU stall detector, first wins"),
+)  # fmt: skip
+
+
+# Other names that need evidence from the report body: (title pattern, line the body holds,
+# other titles, why).
+_NULL_RANGE = "KASAN: null-ptr-deref in range ["
+EVIDENCE_TITLES: tuple[tuple[re.Pattern[str], str, tuple[str, ...], str], ...] = (
+    (re.compile(r"^BUG: unable to handle kernel paging request in (.+)$"), _NULL_RANGE,
+     (r"general protection fault in \1", r"BUG: unable to handle kernel NULL pointer dereference in \1"),  # noqa: E501
+     "arm64 KASAN faults on the shadow of a NULL-based address; x86 KASAN reports the same "
+     "access as a general protection fault, a kernel without KASAN as a NULL dereference"),
+    (re.compile(r"^general protection fault in (.+)$"), _NULL_RANGE,
+     (r"BUG: unable to handle kernel paging request in \1",
+      r"BUG: unable to handle kernel NULL pointer dereference in \1"),
+     "the x86 form of the arm64 KASAN shadow fault above"),
+)  # fmt: skip
+
+
+def earlier_titles(title: str, body: str = "") -> list[str]:
+    """The other names of ``title`` (see :data:`EARLIER_TITLES`, :data:`EVIDENCE_TITLES`)."""
+    out = []
+    for pattern, earlier, _why in EARLIER_TITLES:
+        if pattern.match(title):
+            out.append(pattern.sub(earlier, title))
+    for pattern, marker, others, _why in EVIDENCE_TITLES:
+        if marker in body and pattern.match(title):
+            out += [pattern.sub(other, title) for other in others]
+    if title.startswith("kernel BUG"):
+        # Before 2019 syzbot titled these by the BUG's file, as printed.
+        m = _BUG_AT.search(body)
+        if m is not None:
+            out.append(f"kernel BUG at {m.group(1)}!")
+    return out
+
+
+_BUG_AT = re.compile(r"kernel BUG at ([A-Za-z0-9_\-./]+:[0-9]+)!", re.ASCII)
+
+
 def title_to_type(title: str) -> str:
     """The crash type of a (normalised) title; "unknown" when no prefix matches."""
     for prefixes, crash_type in TITLE_TO_TYPE:
