@@ -1,0 +1,71 @@
+"""Dashboard and API (issue 16): plain-text intake, unknown filters, search over frames and
+modules, filtered counts, kernel-release prefixes; against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from tests.web.conftest import demo_log
+
+
+def test_plain_text_body_is_a_log(client) -> None:  # type: ignore[no-untyped-def]
+    log = demo_log(740)
+    # What `curl --data-binary @dmesg.txt URL` sends: the file unencoded, form content type.
+    r = client.post(
+        "/api/v1/reports?wait=10",
+        content=log.encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["title"] == "KASAN: slab-use-after-free Read in chrdev_open"
+    stored = client.get(f"/api/v1/reports/{r.json()['id']}/raw")
+    assert stored.text == log
+    # text/plain: another crash, also stored as a log
+    r2 = client.post(
+        "/api/v1/reports?wait=10",
+        content=demo_log(250).encode(),
+        headers={"content-type": "text/plain; charset=utf-8"},
+    )
+    assert r2.status_code == 201, r2.text
+    assert r2.json()["title"] == "possible deadlock in blkdev_reread_part"
+    # the same text again: a repeat, answered with the stored report
+    again = client.post(
+        "/api/v1/reports?wait=10", content=log.encode(), headers={"content-type": "text/plain"}
+    )
+    assert again.status_code == 200 and again.json()["id"] == r.json()["id"]
+    # JSON still works and a real urlencoded form of the fields too
+    j = client.post("/api/v1/reports?wait=10", json={"log": demo_log(511)})
+    assert j.status_code == 201, j.text
+    f = client.post("/api/v1/reports?wait=10", data={"log": demo_log(130)})
+    assert f.status_code == 201, f.text
+    assert f.json()["title"] != j.json()["title"]
+
+
+def test_plain_text_body_errors(client) -> None:  # type: ignore[no-untyped-def]
+    empty = client.post(
+        "/api/v1/reports?wait=10", content=b"  \n", headers={"content-type": "text/plain"}
+    )
+    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+    xml = client.post(
+        "/api/v1/reports?wait=10", content=b"<a/>", headers={"content-type": "application/xml"}
+    )
+    assert xml.status_code == 415 and "text/plain" in xml.json()["detail"]
+    bad_json = client.post(
+        "/api/v1/reports?wait=10",
+        content=b'{"log": 5',
+        headers={"content-type": "application/json"},
+    )
+    assert bad_json.status_code == 422
+    no_crash = client.post(
+        "/api/v1/reports?wait=10",
+        content=b"hello, this is not a kernel log\n",
+        headers={"content-type": "text/plain"},
+    )
+    assert no_crash.status_code == 422, no_crash.text
+
+
+def test_text_file_sent_as_photo_is_refused_clearly(client) -> None:  # type: ignore[no-untyped-def]
+    files = {"photo": ("dmesg.txt", demo_log(740).encode(), "text/plain")}
+    r = client.post("/api/v1/reports/photo?wait=10", files=files)
+    assert r.status_code in (415, 422), r.text
+    detail = r.json().get("detail") or r.json().get("error") or ""
+    assert "BytesIO" not in r.text and "object at 0x" not in r.text
+    assert "image" in detail.lower() or "photo" in detail.lower(), detail
