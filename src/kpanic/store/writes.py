@@ -53,6 +53,7 @@ from kpanic.store.models import (
     GroupOverride,
     Report,
 )
+from kpanic.store.search import search_text
 from kpanic.store.views import (
     ClientInfo,
     IngestResult,
@@ -92,6 +93,7 @@ def group_row(signature: str, src: Any, when: dt.datetime, created_by: str) -> d
         "signature_version": src.signature_version,
         "title": src.title,
         "search_key": _search_key(src.title, signature),
+        "search_text": search_text(getattr(src, "parse", None), src.title, signature),
         "type": src.type,
         "bug_class": src.bug_class,
         "rust_prevents": src.rust_prevents,
@@ -138,6 +140,7 @@ def report_row(
         "corrupted": p.corrupted,
         "received_at": when,
         "client": client.to_dict() if client else None,
+        "search_text": search_text(p.parse, p.title, p.signature),
     }
     return {k: _no_nul(v) for k, v in values.items()}
 
