@@ -118,3 +118,43 @@ def test_unknown_filters_are_a_422(client) -> None:  # type: ignore[no-untyped-d
     for href in set(re.findall(r'href="(/(?:groups|reports|stats)\?[^"]*)"', page)):
         href = href.replace("&amp;", "&")
         assert client.get(href, headers=html).status_code == 200, href
+
+
+def _btrfs(kernel: str) -> bytes:
+    from tests.conftest import ROOT
+
+    text = (ROOT / "tests/report/fixtures/btrfs-refcount-warning.txt").read_text()
+    return text.replace("6.14.0-rc5+", kernel).encode()
+
+
+def test_search_prefixes_and_filtered_counts_through_the_api_and_pages(client) -> None:  # type: ignore[no-untyped-def]
+    for kernel in ("6.14.0-rc5+", "6.14.3-arch1-1", "6.140.1"):
+        r = client.post(
+            "/api/v1/reports?wait=10",
+            content=_btrfs(kernel),
+            headers={"content-type": "text/plain"},
+        )
+        assert r.status_code == 201, r.text
+    client.post("/api/v1/reports?wait=10", json={"log": demo_log(740)})
+    # a frame and a module of the btrfs warning, in no title
+    for q in ("put_block_group", "virtio_net"):
+        groups = client.get("/api/v1/groups", params={"q": q}).json()
+        assert [g["title"] for g in groups["items"]] == [
+            "WARNING: refcount bug in btrfs_discard_cancel_work"
+        ], q
+        assert client.get("/api/v1/reports", params={"q": q}).json()["total"] == 3
+    page = client.get("/groups", params={"q": "virtio_net"}, headers={"accept": "text/html"})
+    assert "btrfs_discard_cancel_work" in page.text and "chrdev_open" not in page.text
+    # release prefix: 6.14 and its builds, not 6.140
+    listed = client.get("/api/v1/groups", params={"kernel": "6.14"}).json()["items"]
+    assert [(g["matching_count"], g["report_count"]) for g in listed] == [(2, 3)]
+    assert client.get("/api/v1/reports", params={"kernel": "6.14.*"}).json()["total"] == 2
+    assert client.get("/api/v1/stats", params={"kernel": "6.14"}).json()["total"] == 2
+    assert client.get("/api/v1/stats", params={"kernel": "6.140"}).json()["total"] == 1
+    html = client.get("/groups", params={"kernel": "6.14"}, headers={"accept": "text/html"}).text
+    assert '2 <span class="muted small">of 3</span>' in html
+    # without report filters the plain total
+    plain = client.get("/api/v1/groups").json()["items"]
+    assert all(g.get("matching_count") is None for g in plain)
+    html = client.get("/groups", headers={"accept": "text/html"}).text
+    assert "of 3</span>" not in html
