@@ -162,3 +162,12 @@ def test_search_prefixes_and_filtered_counts_through_the_api_and_pages(client) -
     assert all(g.get("matching_count") is None for g in plain)
     html = client.get("/groups", headers={"accept": "text/html"}).text
     assert "of 3</span>" not in html
+
+
+def test_openapi_documents_both_bodies(client) -> None:  # type: ignore[no-untyped-def]
+    spec = client.get("/openapi.json").json()
+    body = spec["paths"]["/api/v1/reports"]["post"]["requestBody"]["content"]
+    assert {"application/json", "text/plain", "application/x-www-form-urlencoded"} <= set(body)
+    assert {"url", "payload", "log"} <= set(body["application/json"]["schema"]["properties"])
+    docs = client.get("/docs").text
+    assert "text/plain" in docs
