@@ -271,12 +271,12 @@ class QueryMixin(RepositoryBase):
             ).all()
             return {int(g): int(n) for g, n in rows}
         conds = self._report_conditions(Filters(**given))
-        rows = s.execute(
+        counted = s.execute(
             select(Report.group_id, func.count())
             .where(Report.group_id.in_(group_ids), *conds)
             .group_by(Report.group_id)
         ).all()
-        return {int(g): int(n) for g, n in rows}
+        return {int(g): int(n) for g, n in counted if g is not None}
 
     def _top_facets(
         self, s: Session, group_ids: Sequence[int], per_facet: int = 5
