@@ -39,7 +39,15 @@ def _titles(page) -> set[str]:  # type: ignore[no-untyped-def]
 
 def test_words_skip_addresses_and_split_identifiers() -> None:
     got = list(words("btrfs_commit_transaction+0x1c/0x80 [btrfs] fs/ext4/inode.c ffff888012345678"))
-    assert got == ["btrfs", "commit", "transaction", "btrfs", "fs", "ext4", "inode"]
+    assert got == [
+        "btrfscommittransaction",
+        "committransaction",
+        "transaction",
+        "btrfs",
+        "fs",
+        "ext4",
+        "inode",
+    ]
     assert query_words("  KASAN: slab-use-after-free  ") == [
         "kasan",
         "slab",
@@ -47,6 +55,7 @@ def test_words_skip_addresses_and_split_identifiers() -> None:
         "after",
         "free",
     ]
+    assert query_words("commit_trans __d_alloc") == ["committrans", "dalloc"]
     assert query_words("%_") == [] and query_words("0xdeadbeef") == []
     text = search_text(
         {
@@ -64,6 +73,8 @@ def test_search_finds_frames_guilty_file_modules_and_text(repo: Repository, stor
     cases = {
         "net_rx_action": {rust_title},  # a stack frame, in no title
         "__napi_poll": {rust_title},
+        "rx_action": {rust_title},  # a tail of an identifier
+        "panicking::panic_fmt": {rust_title},  # Rust paths
         "rust/helpers.c": {rust_title},  # the guilty file
         "e1000_for_linux": {rust_title},  # the module (also in the title)
         "virtio_net": {btrfs_title},  # "Modules linked in"

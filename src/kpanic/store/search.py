@@ -3,15 +3,17 @@
 At ingest every report gets ``reports.search_text``: the distinct words of its title and
 signature, the guilty function and file, every stack frame's function, module and file, the
 "Modules linked in" list, the task name, the hardware name and then the words of the crash
-report's own text, lower-cased, split at everything that is not a letter or a digit
-(``btrfs_commit_transaction`` -> ``btrfs commit transaction``), without addresses, offsets and
+report's own text, lower-cased, split at everything that is not a letter, a digit or an
+underscore, an identifier giving the joins of its tails (``btrfs_commit_transaction`` ->
+``btrfscommittransaction committransaction transaction``), without addresses, offsets and
 long numbers, at most ``MAX_CHARS`` characters. A new group gets the same from its first
 report (``crash_groups.search_text``).
 
 Migration 0008 indexes both columns: an FTS5 table over each (SQLite; kept in step by
-triggers) and a GIN index on ``to_tsvector('simple', search_text)`` (PostgreSQL). A query
-is split into words the same way; a row matches when each word starts one of its words
-(``q=btrfs_commit`` finds ``btrfs_commit_transaction``, ``q=ext4`` finds the module and
+triggers) and a GIN index on the stored ``to_tsvector('simple', search_text)`` (PostgreSQL).
+A query is split into words the same way (an identifier is one word, its underscores
+dropped); a row matches when each query word starts one of its words (``q=btrfs_commit`` and
+``q=commit_trans`` find ``btrfs_commit_transaction``, ``q=ext4`` the module and
 ``fs/ext4/inode.c``), found through the index, never by scanning texts.
 """
 
@@ -21,7 +23,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, select, text
+from sqlalchemy import ColumnElement, column, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from kpanic.store.models import CrashGroup, Report
 
@@ -40,18 +43,39 @@ __all__ = [
 FTS_TABLES = ("reports_fts", "crash_groups_fts")  # SQLite, made by migration 0008
 MAX_CHARS = 2000  # per report: title, frames and modules come first, then the text's words
 MAX_QUERY_WORDS = 8
-_WORD = re.compile(r"[0-9a-z]+")
+_CHUNK = re.compile(r"[0-9a-z_]+")
 _NOISE = re.compile(r"0x[0-9a-f]*|[0-9a-f]{8,}|[0-9]{5,}")  # addresses, offsets, stamps
+
+
+def _ok(word: str) -> bool:
+    return 2 <= len(word) <= 64 and not _NOISE.fullmatch(word)
 
 
 def words(value: str | None) -> Iterator[str]:
     """The searchable words of ``value``: lower-case runs of letters and digits (2-64
-    characters), without hexadecimal addresses, offsets and long numbers."""
+    characters), without hexadecimal addresses, offsets and long numbers. An identifier
+    with underscores gives the joins of its tails too (``btrfs_commit_transaction`` ->
+    ``btrfscommittransaction committransaction transaction``), so that a query for any tail
+    of it (``commit_trans``) is one selective prefix."""
     if not value:
         return
-    for word in _WORD.findall(value.lower()):
-        if 2 <= len(word) <= 64 and not _NOISE.fullmatch(word):
-            yield word
+    for chunk in _CHUNK.findall(value.lower()):
+        parts = [p for p in chunk.split("_") if p]
+        for i in range(len(parts)):
+            word = "".join(parts[i:])
+            if _ok(word):
+                yield word
+
+
+def query_words(q: str | None) -> list[str]:
+    """The words of a search query (at most MAX_QUERY_WORDS, each a prefix to match): an
+    identifier with underscores is one word (its parts joined)."""
+    out: dict[str, None] = {}
+    for chunk in _CHUNK.findall((q or "").lower()):
+        word = chunk.replace("_", "")
+        if _ok(word):
+            out[word] = None
+    return list(out)[:MAX_QUERY_WORDS]
 
 
 def _fields(report: dict[str, Any]) -> Iterator[Any]:
@@ -92,19 +116,18 @@ def search_text(parse: dict[str, Any] | None, *extra: str | None) -> str:
 
 
 PG_INDEXES = ("ix_reports_search", "ix_crash_groups_search")  # GIN, made by migration 0008
+PG_COLUMN = "search_vector"  # PostgreSQL: generated tsvector column, made by migration 0008
 
 
 def is_search_index(name: str | None) -> bool:
     """True for what migration 0008 makes outside the models: the FTS5 tables (with their
-    shadow tables) on SQLite, the GIN expression indexes on PostgreSQL."""
+    shadow tables) on SQLite, the generated tsvector columns and their GIN indexes on
+    PostgreSQL."""
     if not name:
         return False
-    return name in PG_INDEXES or any(name == t or name.startswith(t + "_") for t in FTS_TABLES)
-
-
-def query_words(q: str | None) -> list[str]:
-    """The words of a search query (at most MAX_QUERY_WORDS, each a prefix to match)."""
-    return list(dict.fromkeys(words(q)))[:MAX_QUERY_WORDS]
+    if name in PG_INDEXES or name == PG_COLUMN:
+        return True
+    return any(name == t or name.startswith(t + "_") for t in FTS_TABLES)
 
 
 def _fts_ids(table: str, found: list[str]) -> Any:
@@ -123,20 +146,21 @@ def _tsquery(found: list[str]) -> Any:
     )
 
 
-def _tsvector(column: Any) -> Any:
-    # Exactly the indexed expression of migration 0008.
-    return func.to_tsvector(literal_column("'simple'::regconfig"), column)
+def _tsvector(model: Any) -> Any:
+    # The stored to_tsvector('simple', search_text) of migration 0008 (GIN-indexed): a
+    # column of the table that the models do not map (it exists on PostgreSQL only).
+    return column(PG_COLUMN, TSVECTOR, _selectable=model.__table__)
 
 
 def report_match(dialect: str, found: list[str]) -> ColumnElement[bool]:
     """Reports whose search words hold every query word (as a prefix), through the index."""
     if dialect == "postgresql":
-        return _tsvector(Report.search_text).op("@@")(_tsquery(found))
+        return _tsvector(Report).op("@@")(_tsquery(found))
     return Report.id.in_(_fts_ids("reports_fts", found))
 
 
 def group_match(dialect: str, found: list[str]) -> ColumnElement[bool]:
     """Groups whose search words (from their first report) hold every query word."""
     if dialect == "postgresql":
-        return _tsvector(CrashGroup.search_text).op("@@")(_tsquery(found))
+        return _tsvector(CrashGroup).op("@@")(_tsquery(found))
     return CrashGroup.id.in_(_fts_ids("crash_groups_fts", found))
