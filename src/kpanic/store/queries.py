@@ -76,13 +76,15 @@ def _counter_scope(f: Filters) -> str | None:
 GROUP_IDS_INLINE = 500  # text search: up to this many matching groups go in as a literal list
 KERNEL_VALUES_CAP = 5000  # a kernel-release prefix may stand for at most this many releases
 # Filters that select reports (not groups): a filtered groups list counts the matching ones.
-REPORT_FILTERS = ("kernel", "arch", "distro", "since", "until", "q")
+# Text search selects groups (by their words) and does not narrow the count: counting each
+# listed group's reports by their words would read every report of the largest groups.
+REPORT_FILTERS = ("kernel", "arch", "distro", "since", "until")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class MatchedGroupSummary(GroupSummary):
-    """A row of a groups list filtered by report filters (kernel, arch, distribution, time,
-    text): ``matching_count`` of its ``report_count`` reports match them."""
+    """A row of a groups list filtered by report filters (kernel, arch, distribution, time):
+    ``matching_count`` of its ``report_count`` reports match them."""
 
     matching_count: int | None = None
 
