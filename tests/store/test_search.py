@@ -198,3 +198,20 @@ def test_too_broad_kernel_prefix_is_an_error(repo: Repository, monkeypatch) -> N
     with pytest.raises(KpanicError, match="longer prefix"):
         repo.list_reports(Filters(kernel="6"))
     assert repo.list_reports(Filters(kernel="6.2")).total == 1
+
+
+def test_common_words_take_the_time_ordered_plan_with_the_same_answer(
+    repo: Repository, stored, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from kpanic.store import search
+
+    queries = ("zstd_compress", "net_rx_action", "modules linked", "discard_canc", "tainted")
+    before = {
+        q: [r.id for r in repo.list_reports(Filters(q=q), per_page=50).items] for q in queries
+    }
+    assert any(len(ids) > 1 for ids in before.values())
+    monkeypatch.setattr(search, "COMMON", 0)  # every search counts as common
+    for q in queries:
+        page = repo.list_reports(Filters(q=q), per_page=50)
+        assert [r.id for r in page.items] == before[q], q
+        assert page.total == len(before[q])

@@ -383,23 +383,35 @@ class QueryMixin(RepositoryBase):
         if f.until:
             conds.append(Report.received_at < _utc(f.until))
         if f.q and f.q.strip():
-            pattern = _like(f.q.strip().lower())
-            matching = select(CrashGroup.id).where(CrashGroup.search_key.like(pattern, escape="\\"))
-            # Resolve the (usually few) matching groups first: with a literal id list the
-            # planner walks the group index instead of scanning all reports by time.
-            with read_session(self.engine) as s:
-                ids = list(s.scalars(matching.limit(GROUP_IDS_INLINE + 1)))
-            if len(ids) <= GROUP_IDS_INLINE:
-                by_group: ColumnElement[bool] = Report.group_id.in_(ids) if ids else false()
-            else:
-                by_group = Report.group_id.in_(matching)
-            # ... or the report's own words (frames, guilty file, modules, text).
-            words = search.query_words(f.q)
-            conds.append(
-                or_(by_group, search.report_match(self.dialect, words)) if words else by_group
-            )
+            conds.append(self._report_text_condition(f.q))
         conds += triage_list.report_conditions(self.engine, f)
         return conds
+
+    def _report_text_condition(self, q: str) -> ColumnElement[bool]:
+        """Reports whose own words hold the query's words, or whose group's title/signature
+        holds it as a substring. The groups found by substring are resolved first (usually
+        few); those whose title words match the query anyway need no group condition, so the
+        common search is one index lookup and not an OR (which would read whole groups)."""
+        pattern = _like(q.strip().lower())
+        like = CrashGroup.search_key.like(pattern, escape="\\")
+        words = search.query_words(q)
+        with read_session(self.engine) as s:
+            rows = s.execute(
+                select(CrashGroup.id, CrashGroup.title, CrashGroup.signature)
+                .where(like)
+                .limit(GROUP_IDS_INLINE + 1)
+            ).all()
+            common = bool(words) and self.dialect == "sqlite" and search.common_words(s, words)
+        if len(rows) > GROUP_IDS_INLINE:
+            by_group: ColumnElement[bool] = Report.group_id.in_(select(CrashGroup.id).where(like))
+        else:
+            extra = [gid for gid, title, sig in rows if not search.holds(f"{title}\n{sig}", words)]
+            if words and not extra:
+                return search.report_match(self.dialect, words, common=common)
+            by_group = Report.group_id.in_(extra) if extra else false()
+        if not words:
+            return by_group
+        return or_(by_group, search.report_match(self.dialect, words, common=common))
 
     def list_reports(
         self,

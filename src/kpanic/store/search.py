@@ -29,10 +29,13 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from kpanic.store.models import CrashGroup, Report
 
 __all__ = [
+    "COMMON",
     "FTS_TABLES",
+    "common_words",
     "MAX_CHARS",
     "MAX_QUERY_WORDS",
     "group_match",
+    "holds",
     "is_search_index",
     "query_words",
     "report_match",
@@ -130,6 +133,12 @@ def is_search_index(name: str | None) -> bool:
     return any(name == t or name.startswith(t + "_") for t in FTS_TABLES)
 
 
+def holds(value: str, found: list[str]) -> bool:
+    """Whether the words of ``value`` hold every query word as a prefix (in Python)."""
+    have = set(words(value))
+    return bool(found) and all(any(h.startswith(w) for h in have) for w in found)
+
+
 def _fts_ids(table: str, found: list[str]) -> Any:
     """SQLite: rowids whose FTS5 entry has every word as a prefix of one of its words."""
     match = " AND ".join(f'"{w}"*' for w in found)  # words are [0-9a-z] only: no quoting
@@ -152,11 +161,26 @@ def _tsvector(model: Any) -> Any:
     return column(PG_COLUMN, TSVECTOR, _selectable=model.__table__)
 
 
-def report_match(dialect: str, found: list[str]) -> ColumnElement[bool]:
-    """Reports whose search words hold every query word (as a prefix), through the index."""
+COMMON = 2000  # SQLite: a search with more hits than this walks the lists' own order
+
+
+def report_match(dialect: str, found: list[str], *, common: bool = False) -> ColumnElement[bool]:
+    """Reports whose search words hold every query word (as a prefix), through the index.
+
+    ``common`` (SQLite): the words have many hits, so a list sorted by time had better walk
+    its time index and look each row up in the hits (``id + 0`` keeps SQLite from fetching
+    every hit by id and sorting them all). PostgreSQL's planner makes that choice itself.
+    """
     if dialect == "postgresql":
         return _tsvector(Report).op("@@")(_tsquery(found))
-    return Report.id.in_(_fts_ids("reports_fts", found))
+    ids = _fts_ids("reports_fts", found)
+    return (Report.id + 0).in_(ids) if common else Report.id.in_(ids)
+
+
+def common_words(session: Any, found: list[str]) -> bool:
+    """SQLite: whether the words have more than COMMON hits (counted in the FTS index)."""
+    hits = _fts_ids("reports_fts", found).limit(COMMON + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(hits)) or 0) > COMMON
 
 
 def group_match(dialect: str, found: list[str]) -> ColumnElement[bool]:
