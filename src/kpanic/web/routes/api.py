@@ -141,10 +141,14 @@ async def _submit_body(request: Request) -> tuple[str, str | bytes]:
 
     from fastapi.exceptions import RequestValidationError
     from pydantic import ValidationError
+    from starlette.requests import ClientDisconnect
 
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     limit = request.app.state.settings.max_log_bytes
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # the body limit cut it off (and has answered 413 already)
+        raise HTTPException(413, "the request body is over the limit") from None
     is_json = ctype in JSON_TYPES or ctype.endswith("+json")
     if not ctype and raw.lstrip()[:1] == b"{":
         is_json = True
