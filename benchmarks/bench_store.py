@@ -293,6 +293,14 @@ def fill(url: str, data: dict[str, list[dict]]) -> float:
     engine = make_engine(url)
     t0 = time.perf_counter()
     chunk = 20_000
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:  # bulk load: fill the FTS5 search index once at the end (as migration 0008 does)
+        with engine.begin() as conn:
+            triggers = conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%fts%'"
+            ).all()
+            for name, _ in triggers:
+                conn.exec_driver_sql(f"DROP TRIGGER {name}")
     with engine.begin() as conn:
         for model, rows in (
             (CrashGroup, data["groups"]),
@@ -304,6 +312,12 @@ def fill(url: str, data: dict[str, list[dict]]) -> float:
         ):
             for i in range(0, len(rows), chunk):
                 conn.execute(insert(model), rows[i : i + chunk])
+    if sqlite:
+        with engine.begin() as conn:
+            for fts in ("reports_fts", "crash_groups_fts"):
+                conn.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+            for _, sql in triggers:
+                conn.exec_driver_sql(sql)
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
