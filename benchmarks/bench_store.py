@@ -37,6 +37,7 @@ from kpanic.settings import get_settings  # noqa: E402
 from kpanic.store.db import make_engine, upgrade  # noqa: E402
 from kpanic.store.models import CrashGroup, DailyCount, GroupFacet, Report  # noqa: E402
 from kpanic.store.repository import Filters, Repository  # noqa: E402
+from kpanic.store.search import search_text  # noqa: E402
 from kpanic.store.triage_models import GroupSubsystem, GroupTriage  # noqa: E402
 from kpanic.triage.kver import parse_release  # noqa: E402
 
@@ -178,6 +179,7 @@ def build(n_reports: int, n_groups: int, seed: int = 7) -> dict[str, list[dict]]
             "signature_notes": ["frames: " + ", ".join(f["function"] for f in frames[:2])],
         }
         r["client"] = {"via": "api", "ip": None, "user_agent": "kpanic-bench", "token_name": None}
+        r["search_text"] = search_text(r["parse"], r["title"], r["signature"])  # as ingest does
 
     group_rows, facets, daily = [], Counter(), Counter()
     for g in groups:
@@ -190,6 +192,7 @@ def build(n_reports: int, n_groups: int, seed: int = 7) -> dict[str, list[dict]]
                 "signature_version": "1",
                 "title": g["title"],
                 "search_key": f"{g['title']}\n{g['signature']}".lower(),
+                "search_text": first["search_text"],  # a group's words: its first report's
                 "type": g["type"],
                 "bug_class": g["bug_class"],
                 "rust_prevents": g["rust_prevents"],
@@ -236,9 +239,7 @@ SUBSYSTEMS = [f"SUBSYSTEM {i:02d}" for i in range(60)]  # Zipf-weighted below
 PEOPLE = [f"dev{i}" for i in range(30)]
 
 
-def triage_rows(
-    groups: list[dict], facets: Counter, seed: int
-) -> dict[str, list[dict]]:
+def triage_rows(groups: list[dict], facets: Counter, seed: int) -> dict[str, list[dict]]:
     """Triage state as a busy team leaves it: every group has one or two subsystems (a few
     large subsystems, a long tail), 12% are fixed (1 in 10 of those regressed), 3% invalid,
     2% duplicates, 8% assigned."""
@@ -251,24 +252,40 @@ def triage_rows(
     triage, subs = [], []
     for g in groups:
         picked = set(rnd.choices(SUBSYSTEMS, weights=sub_weights, k=rnd.choice((1, 1, 2))))
-        subs += [{"group_id": g["id"], "subsystem": s, "rank": i, "reason": "F: bench/"}
-                 for i, s in enumerate(sorted(picked))]
+        subs += [
+            {"group_id": g["id"], "subsystem": s, "rank": i, "reason": "F: bench/"}
+            for i, s in enumerate(sorted(picked))
+        ]
         roll = rnd.random()
-        status = ("fixed" if roll < 0.12 else "invalid" if roll < 0.15
-                  else "duplicate" if roll < 0.17 else "open")
+        status = (
+            "fixed"
+            if roll < 0.12
+            else "invalid"
+            if roll < 0.15
+            else "duplicate"
+            if roll < 0.17
+            else "open"
+        )
         assignee = rnd.choice(PEOPLE) if rnd.random() < 0.08 else None
         if status == "open" and assignee is None:
             continue
         fixed = status == "fixed"
-        triage.append({
-            "group_id": g["id"], "status": status, "assignee": assignee,
-            "fix_release": max(kernels.get(g["id"], ["6.10.0"]), key=_release_key)
-            if fixed else None,
-            "invalid_reason": "bench" if status == "invalid" else None,
-            "duplicate_of": 1 if status == "duplicate" else None,
-            "regressed": fixed and rnd.random() < 0.1, "before_fix": 0, "unplaced": 0,
-            "updated_at": g["last_seen"],
-        })
+        triage.append(
+            {
+                "group_id": g["id"],
+                "status": status,
+                "assignee": assignee,
+                "fix_release": max(kernels.get(g["id"], ["6.10.0"]), key=_release_key)
+                if fixed
+                else None,
+                "invalid_reason": "bench" if status == "invalid" else None,
+                "duplicate_of": 1 if status == "duplicate" else None,
+                "regressed": fixed and rnd.random() < 0.1,
+                "before_fix": 0,
+                "unplaced": 0,
+                "updated_at": g["last_seen"],
+            }
+        )
     return {"triage": triage, "subsystems": subs}
 
 
@@ -278,6 +295,14 @@ def fill(url: str, data: dict[str, list[dict]]) -> float:
     engine = make_engine(url)
     t0 = time.perf_counter()
     chunk = 20_000
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:  # bulk load: fill the FTS5 search index once at the end (as migration 0008 does)
+        with engine.begin() as conn:
+            triggers = conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%fts%'"
+            ).all()
+            for name, _ in triggers:
+                conn.exec_driver_sql(f"DROP TRIGGER {name}")
     with engine.begin() as conn:
         for model, rows in (
             (CrashGroup, data["groups"]),
@@ -289,6 +314,12 @@ def fill(url: str, data: dict[str, list[dict]]) -> float:
         ):
             for i in range(0, len(rows), chunk):
                 conn.execute(insert(model), rows[i : i + chunk])
+    if sqlite:
+        with engine.begin() as conn:
+            for fts in ("reports_fts", "crash_groups_fts"):
+                conn.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+            for _, sql in triggers:
+                conn.exec_driver_sql(sql)
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
@@ -324,6 +355,19 @@ def queries(repo: Repository, data: dict[str, list[dict]]) -> list[tuple[str, ob
     kernel = Counter(r["kernel"] for r in data["reports"][:50_000]).most_common(1)[0][0]
     last = max(g["last_seen"] for g in groups)
     word = biggest["title"].split()[-1]
+    # A function that is in stack frames but in no title: found only through search_text.
+    in_titles = {w for g in groups for w in g["title"].split()}
+    frame_fn = Counter(
+        f["function"]
+        for r in data["reports"][:20_000]
+        for f in r["parse"]["reports"][0]["frames"]
+        if f["function"] not in in_titles
+    ).most_common(1)[0][0]
+    early = Counter(
+        f["function"] for r in data["reports"][:5000] for f in r["parse"]["reports"][0]["frames"]
+    )
+    rare_fn = min(early.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    minor = ".".join(kernel.split(".")[:2])  # "6.12": every 6.12.x build
     return [
         ("groups: page 1, newest first", lambda: repo.list_groups()),
         ("groups: sort by count", lambda: repo.list_groups(sort="count")),
@@ -338,6 +382,13 @@ def queries(repo: Repository, data: dict[str, list[dict]]) -> list[tuple[str, ob
             lambda: repo.list_groups(Filters(arch="arm64", rust_prevents="yes")),
         ),
         ("groups: text search", lambda: repo.list_groups(Filters(q=word))),
+        (f"groups: search a frame ({frame_fn})", lambda: repo.list_groups(Filters(q=frame_fn))),
+        (f"groups: search a rare frame ({rare_fn})", lambda: repo.list_groups(Filters(q=rare_fn))),
+        (f"groups: kernel prefix {minor}", lambda: repo.list_groups(Filters(kernel=minor))),
+        (
+            "groups: kernel + arch (matching counts)",
+            lambda: repo.list_groups(Filters(kernel=kernel, arch="arm64")),
+        ),
         (
             "groups: last 30 days",
             lambda: repo.list_groups(Filters(since=last - dt.timedelta(days=30))),
@@ -358,6 +409,14 @@ def queries(repo: Repository, data: dict[str, list[dict]]) -> list[tuple[str, ob
         ),
         ("reports: kernel release filter", lambda: repo.list_reports(Filters(kernel=kernel))),
         ("reports: text search", lambda: repo.list_reports(Filters(q=word))),
+        (f"reports: search a frame ({frame_fn})", lambda: repo.list_reports(Filters(q=frame_fn))),
+        (
+            f"reports: search a rare frame ({rare_fn})",
+            lambda: repo.list_reports(Filters(q=rare_fn)),
+        ),
+        (f"reports: kernel prefix {minor}", lambda: repo.list_reports(Filters(kernel=minor))),
+        (f"stats: kernel prefix {minor}", lambda: repo.stats(Filters(kernel=minor), bucket="week")),
+        ("stats: text search (frame)", lambda: repo.stats(Filters(q=frame_fn), bucket="month")),
         ("report detail", lambda: repo.get_report(biggest["last_report_id"])),
         ("stats: all time, by day", lambda: repo.stats()),
         (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, update
@@ -98,6 +99,18 @@ def all_reports(repo: Repository) -> list:
         page += 1
 
 
+def _has_words(repo: Repository, model: Any, row_id: int, q: str) -> bool:
+    """Whether the row's stored search words hold every word of ``q`` as a prefix (what
+    the index answers), computed here without the index."""
+    from kpanic.store.search import query_words
+
+    with repo.engine.connect() as conn:
+        stored = conn.execute(select(model.search_text).where(model.id == row_id)).scalar()
+    have = (stored or "").split()
+    wanted = query_words(q)
+    return bool(wanted) and all(any(h.startswith(w) for h in have) for w in wanted)
+
+
 def test_list_groups_filters_sort_and_pages(repo: Repository, crash_logs, prepared_crashes) -> None:
     ingest_all(repo, prepared_crashes)
     everything = repo.list_groups(per_page=500).items
@@ -114,8 +127,11 @@ def test_list_groups_filters_sort_and_pages(repo: Repository, crash_logs, prepar
 
     word = everything[0].title.split()[-1]
     found = repo.list_groups(Filters(q=word.upper()), per_page=500)
+    # Title/signature substrings, and the words of each group's frames, modules and text.
     expected = [g for g in everything if word.lower() in (g.title + g.signature).lower()]
-    assert found.total == len(expected) >= 1
+    expected += [g for g in everything if _has_words(repo, CrashGroup, g.id, word)]
+    assert found.total == len({g.id for g in expected}) >= 1
+    assert {g.id for g in found.items} == {g.id for g in expected}
     assert repo.list_groups(Filters(q="%_no such title_%")).total == 0
 
     by_count = repo.list_groups(sort="count", per_page=500).items
@@ -158,8 +174,10 @@ def test_list_reports_filters(repo: Repository, crash_logs, prepared_crashes) ->
     word = group.title.split()[-1].upper()
     found = repo.list_reports(Filters(q=word), per_page=500)
     groups = {g.id: g for g in repo.list_groups(per_page=500).items}
-    expected = [r for r in everything if word.lower() in groups[r.group_id].title.lower()]
+    expected = {r.id for r in everything if word.lower() in groups[r.group_id].title.lower()}
+    expected |= {r.id for r in everything if _has_words(repo, Report, r.id, word)}
     assert found.total == len(expected) >= group.report_count
+    assert {r.id for r in found.items} == expected
     assert repo.list_reports(Filters(q="no such crash anywhere")).total == 0
 
 

@@ -458,7 +458,7 @@ class JoinMixin(RepositoryBase):
         group_id, group_is_new = (
             (split, False) if split is not None else self._resolve_group(s, signature, p, when)  # type: ignore[attr-defined]
         )
-        keep = {"received_at", "client", "group_id", "pruned"}
+        keep = {"received_at", "client", "machine", "group_id", "pruned"}
         from kpanic.store.writes import report_row
 
         values = {
@@ -490,7 +490,9 @@ class JoinMixin(RepositoryBase):
         self._prune_group(s, group_id)  # type: ignore[attr-defined]
         from kpanic.store import triage
 
-        triage.on_ingested(s, [triage.IngestedCrash(group_id, group_is_new, new.kernel, when)])
+        triage.on_ingested(  # the report's machine now counts in its new group
+            s, [triage.IngestedCrash(group_id, group_is_new, new.kernel, when, r.id)]
+        )
 
 
 class _Values:

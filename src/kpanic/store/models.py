@@ -70,6 +70,9 @@ class CrashGroup(Base):
     title: Mapped[str] = mapped_column(String(512), default="")
     # lower(title + "\n" + signature): text search is a plain LIKE (no per-row case folding).
     search_key: Mapped[str] = mapped_column(Text, default="")
+    # Words of the first report's frames, guilty file, modules, text (kpanic.store.search),
+    # indexed by migration 0008 (FTS5 on SQLite, GIN tsvector on PostgreSQL).
+    search_text: Mapped[str | None] = mapped_column(Text)
     type: Mapped[str | None] = mapped_column(String(128))
     bug_class: Mapped[str | None] = mapped_column(String(64), index=True)
     rust_prevents: Mapped[str | None] = mapped_column(String(16), index=True)
@@ -141,6 +144,9 @@ class Report(Base):
     # The sending machine, pseudonymous: HMAC(installation secret, the client's app-specific
     # machine id), 32 hex digits; only counted (distinct machines per group), never shown.
     machine: Mapped[str | None] = mapped_column(String(32))
+    # Words of the title, frames, guilty file, modules and text (kpanic.store.search), indexed
+    # by migration 0008 (FTS5 on SQLite, GIN tsvector on PostgreSQL).
+    search_text: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_reports_group_received", "group_id", "received_at"),

@@ -4,6 +4,7 @@ Lists count from the groups table; statistics read the ``daily_counts`` table.""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -13,12 +14,13 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.orm import Session
 
 from kpanic.errors import KpanicError
-from kpanic.store import triage_list
+from kpanic.store import search, triage_list
 from kpanic.store.common import (
     _SUMMARY_COLUMNS,
     COUNT_CAP,
@@ -72,6 +74,38 @@ def _counter_scope(f: Filters) -> str | None:
 
 
 GROUP_IDS_INLINE = 500  # text search: up to this many matching groups go in as a literal list
+KERNEL_VALUES_CAP = 5000  # a kernel-release prefix may stand for at most this many releases
+# Filters that select reports (not groups): a filtered groups list counts the matching ones.
+# Text search selects groups (by their words) and does not narrow the count: counting each
+# listed group's reports by their words would read every report of the largest groups.
+REPORT_FILTERS = ("kernel", "arch", "distro", "since", "until")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MatchedGroupSummary(GroupSummary):
+    """A row of a groups list filtered by report filters (kernel, arch, distribution, time):
+    ``matching_count`` of its ``report_count`` reports match them."""
+
+    matching_count: int | None = None
+
+
+def kernel_pattern(value: str) -> tuple[str, bool] | None:
+    """(prefix, star) of a kernel filter: ``6.12`` is that release and every release that
+    continues it with something other than a digit (6.12.3, 6.12-rc1, 6.12.3-arch1-1, not
+    6.120); ``6.12.*`` (or ``6.12*``) every release that starts with ``6.12.``. None: any."""
+    text = value.strip()
+    star = text.endswith("*")
+    prefix = text.rstrip("*")
+    if not prefix:
+        return None
+    return prefix, star
+
+
+def _kernel_match(release: str, prefix: str, star: bool) -> bool:
+    if not release.startswith(prefix):
+        return False
+    rest = release[len(prefix) :]
+    return star or not rest or not rest[0].isdigit()
 
 
 class QueryMixin(RepositoryBase):
@@ -88,12 +122,17 @@ class QueryMixin(RepositoryBase):
         for facet in FACETS:
             value = getattr(f, facet)
             if value:
+                values = self._kernel_values(value) if facet == "kernel" else [value]
+                if values is None:
+                    continue
                 conds.append(
                     CrashGroup.id.in_(
                         select(GroupFacet.group_id).where(
-                            GroupFacet.facet == facet, GroupFacet.value == value
+                            GroupFacet.facet == facet, GroupFacet.value.in_(values)
                         )
                     )
+                    if values
+                    else false()
                 )
         if f.since:
             conds.append(CrashGroup.last_seen >= _utc(f.since))
@@ -101,9 +140,39 @@ class QueryMixin(RepositoryBase):
             conds.append(CrashGroup.first_seen < _utc(f.until))
         if f.q and f.q.strip():
             pattern = _like(f.q.strip().lower())
-            conds.append(CrashGroup.search_key.like(pattern, escape="\\"))
+            like = CrashGroup.search_key.like(pattern, escape="\\")
+            words = search.query_words(f.q)
+            conds.append(or_(like, search.group_match(self.dialect, words)) if words else like)
         conds += triage_list.group_conditions(self.engine, f)
         return conds
+
+    def _kernel_values(self, value: str) -> list[str] | None:
+        """The releases seen that a kernel filter stands for (None: no filter). Read from the
+        release counters (one index range per kernel), compared in Python: the same answer
+        whatever the database's collation."""
+        pattern = kernel_pattern(value)
+        if pattern is None:
+            return None
+        prefix, star = pattern
+        with read_session(self.engine) as s:
+            seen = s.scalars(
+                select(DailyCount.value)
+                .where(
+                    DailyCount.dim == "kernel",
+                    func.substr(DailyCount.value, 1, len(prefix)) == prefix,
+                )
+                .distinct()
+                .limit(KERNEL_VALUES_CAP + 1)
+            ).all()
+        values = sorted({v for v in seen if _kernel_match(v, prefix, star)})
+        if len(values) > KERNEL_VALUES_CAP:
+            raise KpanicError(
+                f"kernel {value!r} stands for more than {KERNEL_VALUES_CAP} releases: "
+                "give a longer prefix (6.12 instead of 6)"
+            )
+        if not star and prefix not in values:
+            values.append(prefix)  # exact: a release the counters do not know yet
+        return values
 
     def list_groups(
         self,
@@ -164,11 +233,52 @@ class QueryMixin(RepositoryBase):
             if total is None:
                 total = s.scalar(select(func.count()).select_from(CrashGroup).where(*conds)) or 0
             top = self._top_facets(s, [g.id for g in groups])
-        items = [
+            matching = self._matching_counts(s, f, [g.id for g in groups])
+        items: list[GroupSummary] = [
             _group_summary(g, top.get((g.id, "kernel"), []), top.get((g.id, "arch"), []))
             for g in groups
         ]
+        if matching is not None:
+            items = [
+                MatchedGroupSummary(
+                    **{k.name: getattr(g, k.name) for k in dataclasses.fields(GroupSummary)},
+                    matching_count=matching.get(g.id, 0),
+                )
+                for g in items
+            ]
         return Page(items=items, total=int(total), page=page, per_page=per_page)
+
+    def _matching_counts(
+        self, s: Session, f: Filters, group_ids: list[int]
+    ) -> dict[int, int] | None:
+        """Per group on the page: how many of its reports match the report filters of ``f``
+        (None when it has none: then every report counts). One kernel/arch/distro filter
+        alone reads the group's facet counters; anything else counts the page's reports."""
+        given = {name: getattr(f, name) for name in REPORT_FILTERS if getattr(f, name)}
+        if not given or not group_ids:
+            return None if not given else {}
+        if len(given) == 1 and (facet := next(iter(given))) in FACETS:
+            value = given[facet]
+            values = self._kernel_values(value) if facet == "kernel" else [value]
+            if values is None:
+                return None
+            rows = s.execute(
+                select(GroupFacet.group_id, func.sum(GroupFacet.count))
+                .where(
+                    GroupFacet.group_id.in_(group_ids),
+                    GroupFacet.facet == facet,
+                    GroupFacet.value.in_(values or [""]),
+                )
+                .group_by(GroupFacet.group_id)
+            ).all()
+            return {int(g): int(n) for g, n in rows}
+        conds = self._report_conditions(Filters(**given))
+        counted = s.execute(
+            select(Report.group_id, func.count())
+            .where(Report.group_id.in_(group_ids), *conds)
+            .group_by(Report.group_id)
+        ).all()
+        return {int(g): int(n) for g, n in counted if g is not None}
 
     def _top_facets(
         self, s: Session, group_ids: Sequence[int], per_facet: int = 5
@@ -260,27 +370,48 @@ class QueryMixin(RepositoryBase):
 
     def _report_conditions(self, f: Filters) -> list[ColumnElement[bool]]:
         conds: list[ColumnElement[bool]] = []
-        for name in ("bug_class", "rust_prevents", "language", "kernel", "arch", "distro"):
+        for name in ("bug_class", "rust_prevents", "language", "arch", "distro"):
             value = getattr(f, name)
             if value:
                 conds.append(getattr(Report, name) == value)
+        if f.kernel:
+            kernels = self._kernel_values(f.kernel)
+            if kernels is not None:
+                conds.append(Report.kernel.in_(kernels) if kernels else false())
         if f.since:
             conds.append(Report.received_at >= _utc(f.since))
         if f.until:
             conds.append(Report.received_at < _utc(f.until))
         if f.q and f.q.strip():
-            pattern = _like(f.q.strip().lower())
-            matching = select(CrashGroup.id).where(CrashGroup.search_key.like(pattern, escape="\\"))
-            # Resolve the (usually few) matching groups first: with a literal id list the
-            # planner walks the group index instead of scanning all reports by time.
-            with read_session(self.engine) as s:
-                ids = list(s.scalars(matching.limit(GROUP_IDS_INLINE + 1)))
-            if len(ids) <= GROUP_IDS_INLINE:
-                conds.append(Report.group_id.in_(ids) if ids else false())
-            else:
-                conds.append(Report.group_id.in_(matching))
+            conds.append(self._report_text_condition(f.q))
         conds += triage_list.report_conditions(self.engine, f)
         return conds
+
+    def _report_text_condition(self, q: str) -> ColumnElement[bool]:
+        """Reports whose own words hold the query's words, or whose group's title/signature
+        holds it as a substring. The groups found by substring are resolved first (usually
+        few); those whose title words match the query anyway need no group condition, so the
+        common search is one index lookup and not an OR (which would read whole groups)."""
+        pattern = _like(q.strip().lower())
+        like = CrashGroup.search_key.like(pattern, escape="\\")
+        words = search.query_words(q)
+        with read_session(self.engine) as s:
+            rows = s.execute(
+                select(CrashGroup.id, CrashGroup.title, CrashGroup.signature)
+                .where(like)
+                .limit(GROUP_IDS_INLINE + 1)
+            ).all()
+            common = bool(words) and self.dialect == "sqlite" and search.common_words(s, words)
+        if len(rows) > GROUP_IDS_INLINE:
+            by_group: ColumnElement[bool] = Report.group_id.in_(select(CrashGroup.id).where(like))
+        else:
+            extra = [gid for gid, title, sig in rows if not search.holds(f"{title}\n{sig}", words)]
+            if words and not extra:
+                return search.report_match(self.dialect, words, common=common)
+            by_group = Report.group_id.in_(extra) if extra else false()
+        if not words:
+            return by_group
+        return or_(by_group, search.report_match(self.dialect, words, common=common))
 
     def list_reports(
         self,
@@ -293,7 +424,8 @@ class QueryMixin(RepositoryBase):
         per_page: int = 50,
         _known_total: int | None = None,
     ) -> Page[ReportSummary]:
-        """One page of reports (no texts). ``q`` matches the report's group title/signature.
+        """One page of reports (no texts). ``q`` matches the group's title/signature or the
+        report's own words (frames, guilty file, modules, text: ``kpanic.store.search``).
 
         Totals come from the groups table when only ``group_id`` (or nothing) filters; with
         other filters the count stops at 10,000 (``total_exact`` False beyond).

@@ -55,6 +55,7 @@ from kpanic.store.models import (
     Report,
     ReportSource,
 )
+from kpanic.store.search import search_text
 from kpanic.store.views import (
     ClientInfo,
     IngestResult,
@@ -97,6 +98,7 @@ def group_row(signature: str, src: Any, when: dt.datetime, created_by: str) -> d
         "signature_version": src.signature_version,
         "title": src.title,
         "search_key": _search_key(src.title, signature),
+        "search_text": search_text(getattr(src, "parse", None), src.title, signature),
         "type": src.type,
         "bug_class": src.bug_class,
         "rust_prevents": src.rust_prevents,
@@ -153,6 +155,7 @@ def report_row(
         "received_at": when,
         "client": _client_json(client),
         "machine": getattr(client, "machine", None) if client else None,
+        "search_text": search_text(p.parse, p.title, p.signature),
     }
     return {k: _no_nul(v) for k, v in values.items()}
 

@@ -125,26 +125,105 @@ def _admin_csrf(request: Request, admin: Admin) -> None:
         check_csrf(request, None)
 
 
+# The body of POST /reports: JSON (SubmitRequest), or the log itself as plain text. curl's
+# ``--data-binary @dmesg.txt`` sends a file as application/x-www-form-urlencoded without
+# encoding it: such a body is the log, unless it is a real form of the SubmitRequest fields.
+JSON_TYPES = ("application/json",)
+TEXT_TYPES = ("text/plain", "application/x-www-form-urlencoded", "application/octet-stream")
+SUBMIT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": SubmitRequest.model_json_schema()},
+            "text/plain": {
+                "schema": {"type": "string", "description": "a raw kernel log (dmesg, console)"}
+            },
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "string",
+                    "description": "curl --data-binary @dmesg.txt: the body is the raw log",
+                }
+            },
+        },
+    }
+}
+_FORM_FIELDS = ("url", "payload", "log")
+
+
+async def _submit_body(request: Request) -> tuple[str, str | bytes, str | None]:
+    """(given field, value, machine id) of a POST /reports body: JSON, a form, or a raw text
+    log (the machine id comes in the JSON or, for every form, in the X-Kpanic-Machine header)."""
+    from urllib.parse import parse_qs
+
+    from fastapi.exceptions import RequestValidationError
+    from pydantic import ValidationError
+    from starlette.requests import ClientDisconnect
+
+    ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    limit = request.app.state.settings.max_log_bytes
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # the body limit cut it off (and has answered 413 already)
+        raise HTTPException(413, "the request body is over the limit") from None
+    is_json = ctype in JSON_TYPES or ctype.endswith("+json")
+    if not ctype and raw.lstrip()[:1] == b"{":
+        is_json = True
+    if is_json:
+        try:
+            body = SubmitRequest.model_validate_json(raw or b"{}")
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
+        given = (("url", body.url), ("payload", body.payload), ("log", body.log))
+        present = [(k, v) for k, v in given if v is not None and v.strip()]
+        if len(present) != 1:
+            raise HTTPException(422, "give exactly one of url, payload or log")
+        return (*present[0], body.machine)
+    if ctype and ctype not in TEXT_TYPES:
+        raise HTTPException(
+            415,
+            f'unsupported Content-Type {ctype[:60]!r}: send JSON ({{"log": ...}}, '
+            '{"url": ...}), a plain-text log (text/plain, or curl --data-binary @dmesg.txt), '
+            "or a photo to /api/v1/reports/photo",
+        )
+    if len(raw) > limit:
+        raise HTTPException(
+            413, f"the log is over the limit of {limit} bytes (KPANIC_MAX_LOG_BYTES)"
+        )
+    if ctype == "application/x-www-form-urlencoded" and raw.split(b"=", 1)[0] in (
+        f.encode() for f in _FORM_FIELDS
+    ):
+        form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+        if set(form) <= set(_FORM_FIELDS):
+            present = [(k, v[0]) for k, v in form.items() if len(v) == 1 and v[0].strip()]
+            if len(present) != 1 or len(form) != 1:
+                raise HTTPException(422, "give exactly one of url, payload or log")
+            return (*present[0], None)
+    if not raw.strip():
+        raise HTTPException(422, "the body is empty: send a kernel log or JSON")
+    return "log", raw, None
+
+
 @router.post(
     "/reports",
     response_model=SubmitResponse,
     status_code=202,
-    responses=SUBMIT_RESPONSES,
-    summary="Submit a panic URL, QR payload or raw log",
+    responses={**SUBMIT_RESPONSES, 415: {}},
+    summary="Submit a panic URL, QR payload or raw log (JSON, or the log as plain text)",
+    openapi_extra=SUBMIT_BODY,
 )
-async def api_submit_report(request: Request, body: SubmitRequest, wait: Wait = 0) -> JSONResponse:
+async def api_submit_report(request: Request, wait: Wait = 0) -> JSONResponse:
     """Accept one crash: 202 once it is stored for analysis (poll ``status_url``). With
     ``?wait=N`` the answer waits up to N seconds for the analysis: 201 for a new report, 200
     when the same crash text was already stored, 4xx when the input holds no readable crash.
-    A repeat of an input already analysed is answered 200 at once."""
-    given = [(k, v) for k, v in (("url", body.url), ("payload", body.payload), ("log", body.log))]
-    present = [(k, v) for k, v in given if v is not None and v.strip()]
-    if len(present) != 1:
-        raise HTTPException(422, "give exactly one of url, payload or log")
+    A repeat of an input already analysed is answered 200 at once.
+
+    The body is JSON with exactly one of ``url``, ``payload`` or ``log``, or the log itself
+    as text: ``curl --data-binary @dmesg.txt https://server/api/v1/reports`` (curl's default
+    form type, or ``Content-Type: text/plain``)."""
+    given_kind, value, machine = await _submit_body(request)
     await rate_limited(request)
-    given_kind, value = present[0]
     kind: SubmissionKind = "log" if given_kind == "log" else "url"  # a payload decodes as a URL
-    done = await intake.submit(request, kind, value, "api", wait=wait, machine=body.machine)
+    done = await intake.submit(request, kind, value, "api", wait=wait, machine=machine)
     return _submitted(request, done)
 
 

@@ -1,21 +1,19 @@
 """report_sources: the pieces of one crash joined into one report
 
 Revision ID: 0009
-Revises: 0007 (to be re-pointed to 0008 when the 0008 branch lands: see the note below)
+Revises: 0008
 Create Date: 2026-12-03
 
 A QR tail and the full log of the same crash (or several pstore parts sent separately) are
 joined into one report (``kpanic.store.join``); each joined piece is one row here.
 
-Note: revision 0008 is written at the same time in another branch. This one revises 0007 so
-that it can be tested alone; when 0008 lands, change ``down_revision`` to ``"0008"``.
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
