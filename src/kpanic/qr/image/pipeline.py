@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from kpanic.errors import PhotoDecodeError
-from kpanic.qr.image import diagnose, locate, own, zxing_stage
+from kpanic.qr.image import diagnose, locate, outline, own, zxing_stage
 from kpanic.qr.image.budget import Budget, OutOfTime
 from kpanic.qr.image.candidates import Candidate
 from kpanic.qr.image.kind import classify, describe_foreign
@@ -57,8 +57,16 @@ def _finder_candidates(
         finders = locate.find_finders(img, budget=budget)
         budget.check()
         found = locate.triples(finders, limit=MAX_TRIPLES)
-        # a covered corner: complete pairs (tried after every real triple of this polarity)
-        found += locate.completed_triples(finders)
+        # a covered corner: two finders and the code's bright outline (drm_panic's quiet
+        # zone); pairs without an outline are completed with an assumed third finder
+        covered = outline.candidates(img, finders, budget)
+        for by_version, _pair in covered:
+            scaled = {v: c / scale for v, c in by_version.items()}
+            cand = Candidate(next(iter(scaled.values())), None, inverted, "outline")
+            if not any(cand.same_place(o) and o.inverted == inverted for o in tried):
+                out.append((cand, scaled))
+        if not covered:
+            found += locate.completed_triples(finders)
         for t in found:
             by_version = {}
             for v in locate.candidate_versions(t):
