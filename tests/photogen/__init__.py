@@ -6,7 +6,8 @@ photographed under one of the conditions people meet, plus what a reader must re
 Families (``FAMILIES``): plain, covered (finger over one finder), far (2-3 px per module, blurred),
 foreign (an asset tag and a Wi-Fi code beside the panic), foreign-only (no panic code: a reader
 must refuse), glare, motion, formats (16-bit PNG, cut PNG, animated GIF, alpha, JPEG 2000),
-burst (an animation of 5 frames with independent noise and glare; the best one is readable).
+burst (an animation of 5 frames with independent noise and glare; the best one is readable),
+burst-noisy (5 frames with reflections, noise and hand shake: pooled across frames).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ FAMILIES = (
     "motion",
     "formats",
     "burst",
+    "burst-noisy",
 )
 Gray = npt.NDArray[np.uint8]
 
@@ -139,6 +141,33 @@ def _save(img: Image.Image, fmt: str, **kw: object) -> bytes:
     buf = io.BytesIO()
     img.save(buf, fmt, **kw)
     return buf.getvalue()
+
+
+def noisy_burst(seed: int, frames: int = 5) -> tuple[list[bytes], str]:
+    """A burst of JPEG frames of one screen, none meant to be readable alone: low contrast,
+    two saturating reflections, sensor noise and hand shake, independent in every frame."""
+    rng = np.random.default_rng(50_000 + seed)
+    version = int(rng.choice([10, 15, 20, 25]))
+    rows, text = _panic(seed, version)
+    base = photograph(screen(rows, 5, bool(rng.integers(0, 2))), rng, noise=0, blur=1.3)
+    base = 128 + (base.astype(np.float32) - 128) * 0.7
+    h, w = base.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    out = []
+    for _ in range(frames):
+        shake = cv2.getRotationMatrix2D(
+            (w / 2 + rng.uniform(-50, 50), h / 2),
+            rng.uniform(-0.6, 0.6),
+            1 + rng.uniform(-0.01, 0.01),
+        )
+        shake[:, 2] += rng.uniform(-4, 4, 2)
+        img = cv2.warpAffine(base, shake, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        for _ in range(2):
+            gx, gy = rng.uniform(0.35, 0.65) * w, rng.uniform(0.3, 0.7) * h
+            img += 220 * np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * (0.07 * w) ** 2))
+        img += rng.normal(0, 15, img.shape)
+        out.append(jpeg(np.clip(img, 0, 255).astype(np.uint8), 85))
+    return out, text
 
 
 def sample(family: str, seed: int) -> Sample:
@@ -249,4 +278,9 @@ def sample(family: str, seed: int) -> Sample:
         order = [frames[j] for j in (1, 2, 0, 3, 4)]  # the good frame is not the first
         data = _save(order[0], "GIF", save_all=True, append_images=order[1:], duration=100)
         return Sample(family, seed, data, text, None, "5 frames")
+    if family == "burst-noisy":
+        jpegs, text = noisy_burst(seed)
+        frames_ = [Image.open(io.BytesIO(j)) for j in jpegs]
+        data = _save(frames_[0], "GIF", save_all=True, append_images=frames_[1:], duration=100)
+        return Sample(family, seed, data, text, None, "5 noisy frames")
     raise ValueError(f"unknown family {family!r}")
