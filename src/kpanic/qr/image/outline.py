@@ -127,6 +127,22 @@ def _hull_quad(contour: npt.NDArray[np.int32], tol: float) -> F64 | None:
     return _clockwise(quad)
 
 
+def _outer_contours(binary: Gray, ca: F64, cb: F64) -> list[npt.NDArray[np.int32]]:
+    """Outer boundaries of bright regions. The outermost ones first (cheap: the modules
+    inside are not traced); when none holds both finders (a bright surround, say a lit desk,
+    has the screen as a hole), every outer boundary, holes' islands included."""
+    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    pts = [(float(ca[0]), float(ca[1])), (float(cb[0]), float(cb[1]))]
+    inside = [c for c in contours if all(cv2.pointPolygonTest(c, p, False) > 0 for p in pts)]
+    small = [c for c in inside if cv2.contourArea(c) < 0.8 * binary.size]
+    if small:
+        return small
+    contours, hier = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hier is None:
+        return []
+    return [c for c, link in zip(contours, hier[0], strict=True) if link[3] < 0]
+
+
 def find(img: Gray, a: Finder, b: Finder, budget: Budget | None = None) -> list[Outline]:
     """Bright squares around finders ``a`` and ``b`` (``img``: modules dark), one per
     threshold and opening that gives a different one (a finger of the quiet zone's brightness
@@ -155,12 +171,9 @@ def find(img: Gray, a: Finder, b: Finder, budget: Budget | None = None) -> list[
             if budget is not None:
                 budget.check()
             binary = cv2.morphologyEx(level, cv2.MORPH_OPEN, kernel)
-            contours, hier = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-            if hier is None:
-                continue
             enclosing = []
-            for cnt, link in zip(contours, hier[0], strict=True):
-                if len(cnt) < 8 or link[3] >= 0:  # outer boundaries of bright regions only
+            for cnt in _outer_contours(binary, ca, cb):
+                if len(cnt) < 8:
                     continue
                 area = cv2.contourArea(cnt)
                 if area < 0.3 * d * d:
@@ -225,6 +238,23 @@ def symbol_corners(outer: F64, version: int, seen: list[tuple[int, F64]] | None 
     return cv2.perspectiveTransform(sq[None], hm)[0]
 
 
+def finder_misfit(outer: F64, version: int, seen: list[tuple[int, F64]]) -> float:
+    """How far (in modules) the seen finders' centres are from where the outline alone puts
+    them for ``version``: prunes versions cheaply before the fixed-pattern score."""
+    n = tables.size(version)
+    lo, hi = -QUIET, n + QUIET
+    src = np.array([[lo, lo], [hi, lo], [hi, hi], [lo, hi]], np.float32)
+    hm = cv2.getPerspectiveTransform(src, outer.astype(np.float32)).astype(np.float64)
+    module = np.mean([np.linalg.norm(outer[i] - outer[i - 1]) for i in range(4)]) / (n + 8)
+    centres = [[[3.5, 3.5], [n - 3.5, 3.5], [n - 3.5, n - 3.5], [3.5, n - 3.5]][c] for c, _ in seen]
+    pred = cv2.perspectiveTransform(np.array([centres], np.float64), hm)[0]
+    seen_at = np.array([p for _, p in seen])
+    return float(np.max(np.linalg.norm(pred - seen_at, axis=1)) / module)
+
+
+MAX_VERSIONS = 5  # versions per outline hypothesis given the fixed-pattern score
+
+
 def plausible_versions(
     outer: F64, finders: tuple[Finder, Finder], spread: float = 1.7
 ) -> list[int]:
@@ -262,9 +292,9 @@ def candidates(
         budget.check()
         for outer, (ra, rb) in (h for ol in find(img, a, b, budget) for h in hypotheses(ol)):
             seen = [(ra, a.centre), (rb, b.centre)]
-            by_version = {
-                v: symbol_corners(outer, v, seen) for v in plausible_versions(outer, (a, b))
-            }
+            versions = plausible_versions(outer, (a, b))
+            versions.sort(key=lambda v: finder_misfit(outer, v, seen))
+            by_version = {v: symbol_corners(outer, v, seen) for v in versions[:MAX_VERSIONS]}
             if by_version:
                 out.append((by_version, (a, b)))
     return out
