@@ -48,3 +48,10 @@ def test_contour_cost_sees_speckle() -> None:
     noise = rng.integers(0, 2, (1000, 1000), dtype=np.uint8) * 255
     blocks = np.kron(rng.integers(0, 2, (100, 100), dtype=np.uint8), np.ones((10, 10), np.uint8))
     assert locate.contour_cost(noise) > 5 * locate.contour_cost(blocks * 255)
+
+
+def test_finder_search_without_budget_on_speckle() -> None:
+    """The speckle path must not need a budget (diagnose calls it without one)."""
+    rng = np.random.default_rng(1)
+    noise = rng.integers(0, 256, (1000, 1000), dtype=np.uint8)
+    assert isinstance(locate.find_finders(noise), list)

@@ -51,7 +51,7 @@ SPECKLE_SECONDS = 0.25  # predicted contour cost above which the speckle is remo
 TREE_SECONDS_AT_50K = 0.6  # findContours(RETR_TREE) on 50,000 contours (2-core VM, loaded)
 
 
-def contour_cost(binary: Gray) -> float:
+def contour_cost(binary: npt.NDArray[np.generic]) -> float:
     """Predicted seconds of findContours(RETR_TREE) on ``binary``: from its row transitions
     (counted in milliseconds), growing with the square of the contour count (measured: 55k
     contours 0.36 s, 367k contours 37 s)."""
@@ -92,7 +92,7 @@ def find_finders(
             # thousands of contours, and the hierarchy costs grow faster than their number;
             # a 3x3 median removes it and keeps finders of 1.5 px modules and up
             binary = cv2.medianBlur(binary, 3)
-            if not budget.affords(contour_cost(binary)):
+            if budget is not None and not budget.affords(contour_cost(binary)):
                 continue
         contours, hier = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
         if hier is None:

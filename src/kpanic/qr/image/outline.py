@@ -86,10 +86,10 @@ def _refit(quad: F64, contour: npt.NDArray[np.int32], tol: float) -> F64 | None:
         lines.append(_line(p, q))
     corners = []
     for j in range(4):
-        c = _meet(lines[j - 1], lines[j])
-        if c is None:
+        met = _meet(lines[j - 1], lines[j])
+        if met is None:
             return None
-        corners.append(c)
+        corners.append(met)
     return np.array(corners)
 
 
@@ -134,13 +134,15 @@ def _outer_contours(binary: Gray, ca: F64, cb: F64) -> list[npt.NDArray[np.int32
     contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     pts = [(float(ca[0]), float(ca[1])), (float(cb[0]), float(cb[1]))]
     inside = [c for c in contours if all(cv2.pointPolygonTest(c, p, False) > 0 for p in pts)]
-    small = [c for c in inside if cv2.contourArea(c) < 0.8 * binary.size]
+    small = [np.asarray(c, np.int32) for c in inside if cv2.contourArea(c) < 0.8 * binary.size]
     if small:
         return small
     contours, hier = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hier is None:
         return []
-    return [c for c, link in zip(contours, hier[0], strict=True) if link[3] < 0]
+    return [
+        np.asarray(c, np.int32) for c, link in zip(contours, hier[0], strict=True) if link[3] < 0
+    ]
 
 
 def find(img: Gray, a: Finder, b: Finder, budget: Budget | None = None) -> list[Outline]:
@@ -170,7 +172,7 @@ def find(img: Gray, a: Finder, b: Finder, budget: Budget | None = None) -> list[
         for kernel in kernels:
             if budget is not None:
                 budget.check()
-            binary = cv2.morphologyEx(level, cv2.MORPH_OPEN, kernel)
+            binary = np.asarray(cv2.morphologyEx(level, cv2.MORPH_OPEN, kernel), np.uint8)
             enclosing = []
             for cnt in _outer_contours(binary, ca, cb):
                 if len(cnt) < 8:
@@ -224,7 +226,7 @@ def symbol_corners(outer: F64, version: int, seen: list[tuple[int, F64]] | None 
     they are found more precisely than the outline's blurred edges."""
     n = tables.size(version)
     lo, hi = -QUIET, n + QUIET
-    src = [[lo, lo], [hi, lo], [hi, hi], [lo, hi]]
+    src: list[list[float]] = [[lo, lo], [hi, lo], [hi, hi], [lo, hi]]
     dst = [list(p) for p in outer]
     for corner, centre in seen or []:
         src.append([[3.5, 3.5], [n - 3.5, 3.5], [n - 3.5, n - 3.5], [3.5, n - 3.5]][corner])

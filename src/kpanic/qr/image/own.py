@@ -92,7 +92,9 @@ def variant_values(
     """Equalised soft module values (> 0 dark) of one sampling variant, and the mask."""
     blur, spread, radius, rounds = variant
     if blur not in blurred:
-        blurred[blur] = cv2.GaussianBlur(img, (0, 0), max(0.3, blur * module_px(grid)))
+        blurred[blur] = np.asarray(
+            cv2.GaussianBlur(img, (0, 0), max(0.3, blur * module_px(grid))), np.float32
+        )
     z = sampler.normalise(sampler.sample_modules(blurred[blur], grid, spread=spread))
     if mask is None:
         mask = sampler.read_mask(z, version)

@@ -59,7 +59,7 @@ def _finder_candidates(
         found = locate.triples(finders, limit=MAX_TRIPLES)
         # a covered corner: two finders and the code's bright outline (drm_panic's quiet
         # zone); pairs without an outline are completed with an assumed third finder
-        covered = outline.candidates(img, finders, budget)
+        covered = outline.candidates(np.asarray(img, np.uint8), finders, budget)
         for by_version, _pair in covered:
             scaled = {v: c / scale for v, c in by_version.items()}
             cand = Candidate(next(iter(scaled.values())), None, inverted, "outline")
