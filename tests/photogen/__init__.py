@@ -143,18 +143,27 @@ def _save(img: Image.Image, fmt: str, **kw: object) -> bytes:
     return buf.getvalue()
 
 
-def noisy_burst(seed: int, frames: int = 5) -> tuple[list[bytes], str]:
-    """A burst of JPEG frames of one screen, none meant to be readable alone: low contrast,
-    two saturating reflections, sensor noise and hand shake, independent in every frame."""
+def noisy_burst(
+    seed: int, frames: int = 5, contrast: float = 0.7, noise: float = 15.0, glares: int = 1
+) -> tuple[list[bytes], str]:
+    """A burst of JPEG frames of one screen, none meant to be readable alone: a window's
+    reflection sweeps across the code as the hand moves (a saturating band over about a
+    quarter of it, elsewhere in every frame), plus ``glares`` lamp reflections, low contrast,
+    sensor noise and hand shake, independent in every frame."""
     rng = np.random.default_rng(50_000 + seed)
     version = int(rng.choice([10, 15, 20, 25]))
     rows, text = _panic(seed, version)
     base = photograph(screen(rows, 5, bool(rng.integers(0, 2))), rng, noise=0, blur=1.3)
-    base = 128 + (base.astype(np.float32) - 128) * 0.7
+    base = 128 + (base.astype(np.float32) - 128) * contrast
     h, w = base.shape
     yy, xx = np.mgrid[0:h, 0:w]
     out = []
-    for _ in range(frames):
+    slant = rng.uniform(-0.3, 0.3)
+    # where the code is across the picture: the columns with the modules' edges
+    edges = np.abs(cv2.Sobel(base, cv2.CV_32F, 1, 0)).sum(axis=0)
+    cum = np.cumsum(edges) / edges.sum()
+    x10, x90 = float(np.searchsorted(cum, 0.1)), float(np.searchsorted(cum, 0.9))
+    for i in range(frames):
         shake = cv2.getRotationMatrix2D(
             (w / 2 + rng.uniform(-50, 50), h / 2),
             rng.uniform(-0.6, 0.6),
@@ -162,12 +171,16 @@ def noisy_burst(seed: int, frames: int = 5) -> tuple[list[bytes], str]:
         )
         shake[:, 2] += rng.uniform(-4, 4, 2)
         img = cv2.warpAffine(base, shake, (w, h), borderMode=cv2.BORDER_REPLICATE)
-        for _ in range(2):
+        bx = x10 + (x90 - x10) * (i / max(1, frames - 1) + rng.uniform(-0.05, 0.05))
+        dist = (xx - bx) - slant * (yy - h / 2)
+        img += 230 * np.exp(-(dist**2) / (2 * (0.12 * (x90 - x10)) ** 2))
+        for _ in range(glares):
             gx, gy = rng.uniform(0.35, 0.65) * w, rng.uniform(0.3, 0.7) * h
-            img += 220 * np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * (0.07 * w) ** 2))
-        img += rng.normal(0, 15, img.shape)
+            img += 220 * np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * (0.05 * w) ** 2))
+        img += rng.normal(0, noise, img.shape)
         out.append(jpeg(np.clip(img, 0, 255).astype(np.uint8), 85))
-    return out, text
+    order = rng.permutation(frames)  # the phone does not sweep in order
+    return [out[j] for j in order], text
 
 
 def sample(family: str, seed: int) -> Sample:

@@ -44,7 +44,7 @@ def test_pooled_bursts_read_where_no_single_frame_does() -> None:
 
 @pytest.mark.slow
 def test_animation_of_a_noisy_burst_is_pooled() -> None:
-    s = sample("burst-noisy", 4)
+    s = sample("burst-noisy", 3)
     res = decode_photo(s.data)
     assert res.payload == s.payload
 

@@ -215,7 +215,7 @@ def decode_burst(
     return _decode_frames(frames, notes, budget)
 
 
-POOL_SHARE = 0.4  # of a burst's budget kept for pooling the frames
+POOL_SHARE = 0.6  # of a burst's budget kept for pooling the frames
 
 
 def _decode_frames(frames: list[np.ndarray], notes: list[str], budget: Budget) -> PhotoResult:
