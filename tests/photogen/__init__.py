@@ -3,10 +3,11 @@
 ``sample(family, seed)`` returns one photo (encoded file bytes) of a drm_panic screen made the
 way the kernel makes it (kmsg -> deflate -> digits -> the project's encoder, demo crash logs),
 photographed under one of the conditions people meet, plus what a reader must return.
-Families (``FAMILIES``): plain, covered (finger over one finder), far (2-2.5 px per module),
+Families (``FAMILIES``): plain, covered (finger over one finder), far (2-3 px per module, blurred),
 foreign (an asset tag and a Wi-Fi code beside the panic), foreign-only (no panic code: a reader
 must refuse), glare, motion, formats (16-bit PNG, cut PNG, animated GIF, alpha, JPEG 2000),
-burst (an animation of 5 frames with independent noise and glare; the best one is readable).
+burst (an animation of 5 frames with independent noise and glare; the best one is readable),
+burst-noisy (5 frames with reflections, noise and hand shake: pooled across frames).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ FAMILIES = (
     "motion",
     "formats",
     "burst",
+    "burst-noisy",
 )
 Gray = npt.NDArray[np.uint8]
 
@@ -141,6 +143,46 @@ def _save(img: Image.Image, fmt: str, **kw: object) -> bytes:
     return buf.getvalue()
 
 
+def noisy_burst(
+    seed: int, frames: int = 5, contrast: float = 0.7, noise: float = 15.0, glares: int = 1
+) -> tuple[list[bytes], str]:
+    """A burst of JPEG frames of one screen, none meant to be readable alone: a window's
+    reflection sweeps across the code as the hand moves (a saturating band over about a
+    quarter of it, elsewhere in every frame), plus ``glares`` lamp reflections, low contrast,
+    sensor noise and hand shake, independent in every frame."""
+    rng = np.random.default_rng(50_000 + seed)
+    version = int(rng.choice([10, 15, 20, 25]))
+    rows, text = _panic(seed, version)
+    base = photograph(screen(rows, 5, bool(rng.integers(0, 2))), rng, noise=0, blur=1.3)
+    base = 128 + (base.astype(np.float32) - 128) * contrast
+    h, w = base.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    out = []
+    slant = rng.uniform(-0.3, 0.3)
+    # where the code is across the picture: the columns with the modules' edges
+    edges = np.abs(cv2.Sobel(base, cv2.CV_32F, 1, 0)).sum(axis=0)
+    cum = np.cumsum(edges) / edges.sum()
+    x10, x90 = float(np.searchsorted(cum, 0.1)), float(np.searchsorted(cum, 0.9))
+    for i in range(frames):
+        shake = cv2.getRotationMatrix2D(
+            (w / 2 + rng.uniform(-50, 50), h / 2),
+            rng.uniform(-0.6, 0.6),
+            1 + rng.uniform(-0.01, 0.01),
+        )
+        shake[:, 2] += rng.uniform(-4, 4, 2)
+        img = cv2.warpAffine(base, shake, (w, h), borderMode=cv2.BORDER_REPLICATE)
+        bx = x10 + (x90 - x10) * (i / max(1, frames - 1) + rng.uniform(-0.05, 0.05))
+        dist = (xx - bx) - slant * (yy - h / 2)
+        img += 230 * np.exp(-(dist**2) / (2 * (0.12 * (x90 - x10)) ** 2))
+        for _ in range(glares):
+            gx, gy = rng.uniform(0.35, 0.65) * w, rng.uniform(0.3, 0.7) * h
+            img += 220 * np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * (0.05 * w) ** 2))
+        img += rng.normal(0, noise, img.shape)
+        out.append(jpeg(np.clip(img, 0, 255).astype(np.uint8), 85))
+    order = rng.permutation(frames)  # the phone does not sweep in order
+    return [out[j] for j in order], text
+
+
 def sample(family: str, seed: int) -> Sample:
     rng = np.random.default_rng(1000 * FAMILIES.index(family) + seed)
     version = int(rng.choice([10, 15, 20, 25, 30]))
@@ -169,12 +211,13 @@ def sample(family: str, seed: int) -> Sample:
         img = photograph(scr, rng, tilt=0.06)
         return Sample(family, seed, jpeg(img), text, None, f"v{version} corner {corner}")
     if family == "far":
-        ppm = float(rng.uniform(2.0, 2.6))
+        # 2-3 px per module on a 12 MP photo, lens blur about half a module, JPEG 80: the
+        # modules barely separate (zxing alone reads about half of these)
+        ppm = float(rng.uniform(2.0, 3.0))
         scr = screen(rows, 8, inverted)
-        frac = ppm * n / 8 * scr.shape[0] / n / 3024 * 1.0
         frac = ppm * scr.shape[1] / 8 / min(4032, 3024)
-        img = photograph(scr, rng, size=(4032, 3024), frac=frac, tilt=0.03, blur=0.8)
-        return Sample(family, seed, jpeg(img, 88), text, None, f"v{version} {ppm:.1f} px/module")
+        img = photograph(scr, rng, size=(4032, 3024), frac=frac, tilt=0.03, blur=1.0)
+        return Sample(family, seed, jpeg(img, 80), text, None, f"v{version} {ppm:.1f} px/module")
     if family in ("foreign", "foreign-only"):
         page = np.full((1400, 2000), 235, np.uint8)
         tag = _foreign_code(ASSETS[seed % 2], 9)
@@ -248,4 +291,9 @@ def sample(family: str, seed: int) -> Sample:
         order = [frames[j] for j in (1, 2, 0, 3, 4)]  # the good frame is not the first
         data = _save(order[0], "GIF", save_all=True, append_images=order[1:], duration=100)
         return Sample(family, seed, data, text, None, "5 frames")
+    if family == "burst-noisy":
+        jpegs, text = noisy_burst(seed)
+        frames_ = [Image.open(io.BytesIO(j)) for j in jpegs]
+        data = _save(frames_[0], "GIF", save_all=True, append_images=frames_[1:], duration=100)
+        return Sample(family, seed, data, text, None, "5 noisy frames")
     raise ValueError(f"unknown family {family!r}")

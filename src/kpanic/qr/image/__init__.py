@@ -5,7 +5,7 @@ grid with a confidence per module and corrects it with erasure-aware Reed-Solomo
 """
 
 from kpanic.qr.image.matrix import decode_matrix
-from kpanic.qr.image.pipeline import decode_photo
+from kpanic.qr.image.pipeline import decode_burst, decode_photo
 from kpanic.qr.image.result import PhotoResult
 
-__all__ = ["PhotoResult", "decode_matrix", "decode_photo"]
+__all__ = ["PhotoResult", "decode_burst", "decode_matrix", "decode_photo"]

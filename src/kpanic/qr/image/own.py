@@ -6,6 +6,7 @@ decode in one of them. The variants are ordered by how often they won on the dev
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -21,6 +22,7 @@ from kpanic.qr.image.grid import Grid, initial_grid, refine
 from kpanic.qr.image.softrs import SymbolState, data_bytes, decode_blocks
 
 F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
 
 # (pre-blur in modules, sample spread in modules, equaliser radius, decision rounds)
 VARIANTS: tuple[tuple[float, float, int, int], ...] = (
@@ -64,24 +66,50 @@ def known_score(img: F32, grid: Grid, version: int) -> float:
     return float(np.mean(v * target[known]) / (np.mean(np.abs(v)) + 1e-9))
 
 
-def decode_grid(img: F32, grid: Grid, version: int, budget: Budget) -> OwnResult | OwnFailure:
-    """Pool the sampling variants over one refined grid until every block decodes."""
+@dataclass
+class Located:
+    """A symbol whose grid was fitted in one frame (kept for pooling a burst of frames)."""
+
+    img: F32
+    grid: Grid
+    version: int
+    score: float  # known-module agreement
+    frame: int = 0  # which frame of a burst
+    inverted: bool = False
+
+
+Variant = tuple[float, float, int, int]
+
+
+def variant_values(
+    img: F32,
+    grid: Grid,
+    version: int,
+    variant: Variant,
+    blurred: dict[float, F32],
+    mask: int | None,
+) -> tuple[F64, int]:
+    """Equalised soft module values (> 0 dark) of one sampling variant, and the mask."""
+    blur, spread, radius, rounds = variant
+    if blur not in blurred:
+        blurred[blur] = np.asarray(
+            cv2.GaussianBlur(img, (0, 0), max(0.3, blur * module_px(grid))), np.float32
+        )
+    z = sampler.normalise(sampler.sample_modules(blurred[blur], grid, spread=spread))
+    if mask is None:
+        mask = sampler.read_mask(z, version)
+    return sampler.symbol_values(sampler.equalise(z, version, radius, rounds, mask)), mask
+
+
+def decode_values(
+    version: int, values: Iterator[tuple[F64, int]], budget: Budget
+) -> OwnResult | OwnFailure:
+    """Pool module-value variants per RS block until every block decodes, then check."""
     state = SymbolState(version)
-    ppm = module_px(grid)
-    blurred: dict[float, F32] = {0.0: img}
-    mask: int | None = None
     last_error = ""
-    for blur, spread, radius, rounds in VARIANTS:
-        if budget.expired():
-            break
-        if blur not in blurred:
-            blurred[blur] = cv2.GaussianBlur(img, (0, 0), max(0.3, blur * ppm))
-        z = sampler.normalise(sampler.sample_modules(blurred[blur], grid, spread=spread))
-        if mask is None:
-            mask = sampler.read_mask(z, version)
-        values = sampler.symbol_values(sampler.equalise(z, version, radius, rounds, mask))
+    for vals, mask in values:
         tries = 8 if budget.left() > 0.5 else 4
-        decode_blocks(state, values, max_tries=tries, mask=mask, budget=budget)
+        decode_blocks(state, vals, max_tries=tries, mask=mask, budget=budget)
         if not state.done():
             continue
         data = data_bytes(state)
@@ -112,17 +140,40 @@ def decode_grid(img: F32, grid: Grid, version: int, budget: Budget) -> OwnResult
     )
 
 
+def decode_grid(img: F32, grid: Grid, version: int, budget: Budget) -> OwnResult | OwnFailure:
+    """Pool the sampling variants over one refined grid until every block decodes."""
+    blurred: dict[float, F32] = {0.0: img}
+
+    def values() -> Iterator[tuple[F64, int]]:
+        mask: int | None = None
+        for variant in VARIANTS:
+            if budget.expired():
+                return
+            vals, mask = variant_values(img, grid, version, variant, blurred, mask)
+            yield vals, mask
+
+    return decode_values(version, values(), budget)
+
+
 def prepare(gray: npt.NDArray[np.uint8], inverted: bool) -> F32:
     img = gray.astype(np.float32)
     return 255.0 - img if inverted else img
 
 
 def decode_corners(
-    img: F32, corners: npt.NDArray[np.float64], version: int, budget: Budget
+    img: F32,
+    corners: npt.NDArray[np.float64],
+    version: int,
+    budget: Budget,
+    located: list[Located] | None = None,
+    inverted: bool = False,
 ) -> OwnResult | OwnFailure:
+    """Refine the grid from ``corners`` and decode; a fitted grid is added to ``located``."""
     budget.check()
     grid = refine(img, initial_grid(corners, version), budget=budget)
     score = known_score(img, grid, version)
+    if located is not None and score >= MIN_KNOWN_SCORE:
+        located.append(Located(img, grid, version, score, inverted=inverted))
     if score < MIN_KNOWN_SCORE:
         return OwnFailure(
             "too-damaged",

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from kpanic.errors import PhotoDecodeError
-from kpanic.qr.image import diagnose, locate, own, zxing_stage
+from kpanic.qr.image import burst, diagnose, locate, outline, own, zxing_stage
 from kpanic.qr.image.budget import Budget, OutOfTime
 from kpanic.qr.image.candidates import Candidate
 from kpanic.qr.image.kind import classify, describe_foreign
@@ -57,8 +57,16 @@ def _finder_candidates(
         finders = locate.find_finders(img, budget=budget)
         budget.check()
         found = locate.triples(finders, limit=MAX_TRIPLES)
-        # a covered corner: complete pairs (tried after every real triple of this polarity)
-        found += locate.completed_triples(finders)
+        # a covered corner: two finders and the code's bright outline (drm_panic's quiet
+        # zone); pairs without an outline are completed with an assumed third finder
+        covered = outline.candidates(np.asarray(img, np.uint8), finders, budget)
+        for by_version, _pair in covered:
+            scaled = {v: c / scale for v, c in by_version.items()}
+            cand = Candidate(next(iter(scaled.values())), None, inverted, "outline")
+            if not any(cand.same_place(o) and o.inverted == inverted for o in tried):
+                out.append((cand, scaled))
+        if not covered:
+            found += locate.completed_triples(finders)
         for t in found:
             by_version = {}
             for v in locate.candidate_versions(t):
@@ -82,6 +90,9 @@ class _Search:
         self.budget = budget
         self.foreign: list[str] = []
         self.failures: list[own.OwnFailure] = []
+        self.located: list[own.Located] = []  # fitted grids, for pooling a burst
+        self.cands: dict[int, list[Candidate]] = {}  # located symbols per frame
+        self.last_cands: list[Candidate] = []
 
     def take(self, payload: str) -> bool:
         """True when ``payload`` is the panic; a foreign one is remembered."""
@@ -110,7 +121,9 @@ def _own_stages(
         if cand.side() < 1.5 * (17 + 4 * cand.version):  # under 1.5 px per module
             continue
         img = prepare(bool(cand.inverted))
-        res = own.decode_corners(img, cand.corners, cand.version, budget)
+        res = own.decode_corners(
+            img, cand.corners, cand.version, budget, search.located, bool(cand.inverted)
+        )
         if isinstance(res, own.OwnResult):
             if search.take(res.payload):
                 return res, "grid-soft-rs"
@@ -133,7 +146,14 @@ def _own_stages(
     ranked.sort(key=lambda r: -r[0])
     for _score, version, cand, corners in ranked[:MAX_DECODES]:
         budget.check()
-        res = own.decode_corners(prepare(bool(cand.inverted)), corners, version, budget)
+        res = own.decode_corners(
+            prepare(bool(cand.inverted)),
+            corners,
+            version,
+            budget,
+            search.located,
+            bool(cand.inverted),
+        )
         if isinstance(res, own.OwnResult):
             if search.take(res.payload):
                 return res, "finders-grid-soft-rs"
@@ -152,37 +172,96 @@ def decode_photo(
     "checksum-failed" (corrected data failed the payload checks) or "foreign-code" (only QR
     codes that are not a kernel panic were read; ``exc.foreign`` holds their text).
 
-    ``time_budget`` bounds the whole decode, loading included: every stage checks it, so a
-    miss costs at most the budget plus one short step (about 10%).
+    An animation (GIF, WebP) is read frame by frame and then as a burst (see
+    ``decode_burst``). ``time_budget`` bounds the whole decode, loading included: every stage
+    checks it, so a miss costs at most the budget plus one short step (about 10%).
     """
     total = Budget(time_budget)
     # the decode proper gets 90%; the advice on a miss (fixed cost, never budget-dependent)
     # and the last step's overrun fit in the rest
     budget = Budget(0.9 * total.seconds)
     loaded = load(source)
+    return _decode_frames(loaded.frames, list(loaded.notes), budget)
+
+
+def decode_burst(
+    sources: list[str | os.PathLike[str] | bytes], *, time_budget: float = 3.0
+) -> PhotoResult:
+    """Read the panic from several photos of one screen (a burst from the phone's camera).
+
+    Each frame is tried alone first; when none reads, every frame's symbol is located and
+    fitted on its own grid and the soft module values are pooled across frames before
+    Reed-Solomon (``burst.pool``), which reads bursts of noisy frames no single frame gives.
+    The budget covers the whole burst, loading included. Raises PhotoDecodeError as
+    ``decode_photo`` does ("not-an-image" when no source is an image).
+    """
+    total = Budget(time_budget)
+    budget = Budget(0.9 * total.seconds)
+    frames: list[np.ndarray] = []
+    notes: list[str] = []
+    errors: list[PhotoDecodeError] = []
+    for src in sources:
+        try:
+            loaded = load(src)
+        except PhotoDecodeError as exc:
+            errors.append(exc)
+            continue
+        frames += loaded.frames
+        notes += loaded.notes
+    if not frames:
+        raise errors[0] if errors else PhotoDecodeError("not-an-image", "no photos given")
+    if errors:
+        notes.append(f"{len(errors)} of {len(sources)} files were not images")
+    return _decode_frames(frames, notes, budget)
+
+
+POOL_SHARE = 0.6  # of a burst's budget kept for pooling the frames
+
+
+def _decode_frames(frames: list[np.ndarray], notes: list[str], budget: Budget) -> PhotoResult:
     search = _Search(budget)
     located = False
-    for i, gray in enumerate(loaded.frames):
-        if i and budget.expired():
+    several = len(frames) > 1
+    single = Budget(budget.left() * (1 - POOL_SHARE)) if several else budget
+    for i, gray in enumerate(frames):
+        if i and single.expired():
             break
         # later frames share what is left; the first frame of a still image gets it all
-        share = (
-            Budget(budget.left() / (len(loaded.frames) - i))
-            if i or len(loaded.frames) > 1
-            else budget
-        )
+        share = Budget(single.left() / (len(frames) - i)) if several else single
+        start = len(search.located)
         found = _decode_frame(gray, share, search)
+        for loc in search.located[start:]:
+            loc.frame = i
+        search.cands[i] = list(search.last_cands)
         if isinstance(found, PhotoResult):
             found.elapsed = budget.elapsed()
-            found.notes = list(loaded.notes)
-            if len(loaded.frames) > 1:
-                found.notes.append(f"read from frame {i + 1} of {len(loaded.frames)}")
+            found.notes = list(notes)
+            if several:
+                found.notes.append(f"read from frame {i + 1} of {len(frames)}")
             return found
         located |= found
+    if several:
+        search.budget = budget
+        try:
+            pooled = burst.pool(search.located, frames, search.cands, budget)
+        except OutOfTime:
+            pooled = None
+        if isinstance(pooled, own.OwnResult) and search.take(pooled.payload):
+            used = len(burst.frames_for_pooling(search.located)) or 2
+            return PhotoResult(
+                pooled.payload,
+                pooled.version,
+                "burst-pooled",
+                budget.elapsed(),
+                pooled.corrected,
+                pooled.erasures,
+                [*notes, f"pooled the module values of {used} of {len(frames)} frames"],
+            )
+        if isinstance(pooled, own.OwnFailure):
+            search.failures.append(pooled)
     err = _failure(search, located)
-    notes = list(loaded.notes)
     if err.reason in ("no-code-found", "too-damaged"):
-        notes += diagnose.advice(loaded.frames[0])
+        notes += diagnose.advice(frames[0])
     if notes:
         err = _with_notes(err, notes)
     raise err
@@ -196,6 +275,7 @@ def _decode_frame(gray: np.ndarray, budget: Budget, search: _Search) -> PhotoRes
         if classify(hit.payload) != "foreign":
             return PhotoResult(hit.payload, hit.version, hit.method, budget.elapsed())
     cands = sorted(zx.cands, key=lambda c: -c.side())
+    search.last_cands = cands
     try:
         found = _own_stages(gray, cands, search)
     except OutOfTime:
