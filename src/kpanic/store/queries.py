@@ -368,7 +368,10 @@ class QueryMixin(RepositoryBase):
             created_by=created_by,
         )
 
-    def _report_conditions(self, f: Filters) -> list[ColumnElement[bool]]:
+    def _report_conditions(self, f: Filters, *, ordered: bool = False) -> list[ColumnElement[bool]]:
+        """WHERE clauses on ``Report`` for ``f``. ``ordered``: for a page sorted by time (a
+        text search with many hits then walks the time index, see ``search.report_match``);
+        counts and statistics look the hits up instead."""
         conds: list[ColumnElement[bool]] = []
         for name in ("bug_class", "rust_prevents", "language", "arch", "distro"):
             value = getattr(f, name)
@@ -383,11 +386,11 @@ class QueryMixin(RepositoryBase):
         if f.until:
             conds.append(Report.received_at < _utc(f.until))
         if f.q and f.q.strip():
-            conds.append(self._report_text_condition(f.q))
+            conds.append(self._report_text_condition(f.q, ordered=ordered))
         conds += triage_list.report_conditions(self.engine, f)
         return conds
 
-    def _report_text_condition(self, q: str) -> ColumnElement[bool]:
+    def _report_text_condition(self, q: str, *, ordered: bool = False) -> ColumnElement[bool]:
         """Reports whose own words hold the query's words, or whose group's title/signature
         holds it as a substring. The groups found by substring are resolved first (usually
         few); those whose title words match the query anyway need no group condition, so the
@@ -401,7 +404,12 @@ class QueryMixin(RepositoryBase):
                 .where(like)
                 .limit(GROUP_IDS_INLINE + 1)
             ).all()
-            common = bool(words) and self.dialect == "sqlite" and search.common_words(s, words)
+            common = (
+                ordered
+                and bool(words)
+                and self.dialect == "sqlite"
+                and search.common_words(s, words)
+            )
         if len(rows) > GROUP_IDS_INLINE:
             by_group: ColumnElement[bool] = Report.group_id.in_(select(CrashGroup.id).where(like))
         else:
@@ -435,9 +443,11 @@ class QueryMixin(RepositoryBase):
         sort_col = {"received_at": Report.received_at, "title": Report.title}.get(sort)
         if sort_col is None:
             raise KpanicError(f"unknown sort {sort!r}: use received_at or title")
-        conds = self._report_conditions(f)
+        conds = self._report_conditions(f, ordered=True)
+        count_conds = self._report_conditions(f) if f.q and f.q.strip() else list(conds)
         if group_id is not None:
             conds.append(Report.group_id == group_id)
+            count_conds.append(Report.group_id == group_id)
         order = (
             (sort_col.desc(), Report.id.desc()) if descending else (sort_col.asc(), Report.id.asc())
         )
@@ -461,7 +471,7 @@ class QueryMixin(RepositoryBase):
                 else:
                     total = self._total_reports(s)
             else:
-                capped = select(literal(1)).where(*conds).limit(COUNT_CAP + 1).subquery()
+                capped = select(literal(1)).where(*count_conds).limit(COUNT_CAP + 1).subquery()
                 total = int(s.scalar(select(func.count()).select_from(capped)) or 0)
                 if total > COUNT_CAP:
                     total, exact = COUNT_CAP, False

@@ -186,5 +186,8 @@ def common_words(session: Any, found: list[str]) -> bool:
 def group_match(dialect: str, found: list[str]) -> ColumnElement[bool]:
     """Groups whose search words (from their first report) hold every query word."""
     if dialect == "postgresql":
-        return _tsvector(CrashGroup).op("@@")(_tsquery(found))
+        # A semi-join answered by the GIN index once: in an OR with the title substring the
+        # tsvector would otherwise be read (detoasted) for every group.
+        hits = select(CrashGroup.id).where(_tsvector(CrashGroup).op("@@")(_tsquery(found)))
+        return CrashGroup.id.in_(hits)
     return CrashGroup.id.in_(_fts_ids("crash_groups_fts", found))
