@@ -181,12 +181,15 @@ def _run(args: argparse.Namespace, url: str) -> int:
     from kpanic.web.config import ServerLimits
 
     limits = ServerLimits.from_env()
+    metrics_dir = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # One metrics directory for the web and worker processes started here: /metrics of
-        # any web process adds up all of them (prometheus-client's multiprocess mode).
+        # any web process adds up all of them (prometheus-client's multiprocess mode). It is
+        # removed when the service stops.
         import tempfile
 
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kpanic-metrics-")
+        metrics_dir = tempfile.mkdtemp(prefix="kpanic-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     pool = None
     if not args.workers_external:
         from kpanic.worker.pool import WorkerPool
@@ -219,6 +222,10 @@ def _run(args: argparse.Namespace, url: str) -> int:
     finally:
         if pool is not None:
             pool.stop()
+        if metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
