@@ -184,7 +184,8 @@ _STATES = (
     )
     .where(Q.id.in_(bindparam("ids", expanding=True)))
 )
-_REPORT_FIELDS = (
+# The report columns a finished submission's state carries (and the API answer shows).
+REPORT_FIELDS = (
     "group_id",
     "title",
     "bug_class",
@@ -209,7 +210,7 @@ def states(engine: Engine, ids: Sequence[int]) -> list[State | None]:
     for r in _retry_dropped(read):
         report = None
         if r.report_id is not None and r.title is not None:
-            report = {name: getattr(r, name) for name in _REPORT_FIELDS}
+            report = {name: getattr(r, name) for name in REPORT_FIELDS}
         found[int(r.id)] = State(
             id=int(r.id),
             status=r.status,

@@ -115,19 +115,7 @@ def result_of(request: Request, state: queue.State, *, repeat: bool = False) -> 
         error=state.error if status in ("rejected", "failed") else None,
         joined_report_id=state.report_id if state.joined else None,
         joined_as=state.joined,
-        **{
-            k: report.get(k)
-            for k in (
-                "group_id",
-                "title",
-                "bug_class",
-                "rust_prevents",
-                "signature",
-                "language",
-                "kernel",
-                "arch",
-            )
-        },
+        **{k: report.get(k) for k in queue.REPORT_FIELDS},
         **_urls(request, state.id, state),
     )
 
